@@ -1,0 +1,171 @@
+/** Orders: place an order (starts the saga), read one or all of the caller's orders, cancel one. */
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { findLineRuleViolations, type OrderLineInput } from '../../domain/order';
+import type { OrderService, OrderView } from '../../services/order';
+import type { AuthenticatedUser } from '../auth';
+import { ProblemSchema, defineRoute, type RouteContext } from '../http';
+import { HttpProblem } from '../problem';
+import type { SagaClient } from '../saga-client';
+import { OrderSchema, OrderStatusSchema, PlaceOrderRequestSchema } from './schemas';
+
+export const DEFAULT_CARD_TOKEN = 'tok_visa';
+
+const OrderIdParams = z.object({ id: z.uuid() });
+const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ description: 'Same key and body return the same order' }),
+});
+const Accepted = z
+  .object({
+    orderId: z.uuid(),
+    status: OrderStatusSchema,
+    links: z.object({ self: z.string(), temporalUi: z.string() }),
+  })
+  .openapi('OrderAccepted');
+
+function notFound(orderId: string): HttpProblem {
+  return new HttpProblem(404, 'NOT_FOUND', 'Not found', `order ${orderId} does not exist`);
+}
+
+function visibleTo(order: OrderView | null, user: AuthenticatedUser, orderId: string): OrderView {
+  if (!order || (order.customerId !== user.id && user.role !== 'ADMIN')) throw notFound(orderId);
+  return order;
+}
+
+export function orderRoutes(context: RouteContext, orders: OrderService, saga: SagaClient): void {
+  const accepted = (order: OrderView) => ({
+    orderId: order.orderId,
+    status: order.status,
+    links: { self: `/orders/${order.orderId}`, temporalUi: saga.uiUrl(order.orderId) },
+  });
+
+  defineRoute(
+    context,
+    {
+      method: 'post',
+      path: '/orders',
+      summary: 'Place an order: checks the lines, records it PENDING and starts the placeOrder saga',
+      tag: 'orders',
+      access: 'user',
+      body: PlaceOrderRequestSchema,
+      headers: IdempotencyHeaders,
+      responses: {
+        202: { description: 'Accepted; follow links.self for the outcome', schema: Accepted },
+        400: { description: 'Malformed request', schema: ProblemSchema },
+        409: { description: 'Idempotency-Key reused with a different body', schema: ProblemSchema },
+        422: { description: 'The lines break an order rule', schema: ProblemSchema },
+      },
+    },
+    async ({ body, user, raw }, res) => {
+      const headers = IdempotencyHeaders.safeParse({ 'idempotency-key': raw.get('idempotency-key') });
+      if (!headers.success) {
+        throw new HttpProblem(400, 'VALIDATION_FAILED', 'Invalid request', 'Idempotency-Key must be 1..200 characters');
+      }
+      const lines: OrderLineInput[] = body.lines.map((line) => ({
+        itemId: line.itemId,
+        quantity: line.quantity,
+        unitPrice: line.unitPrice,
+        discountedUnitPrice: line.discountedUnitPrice ?? line.unitPrice,
+        userCouponIds: line.userCouponIds ?? [],
+      }));
+      const violations = findLineRuleViolations(lines);
+      if (violations.length > 0) {
+        throw new HttpProblem(
+          422,
+          'ORDER_LINE_RULES',
+          'Order lines break a rule',
+          violations.map((v) => v.message).join('; '),
+          violations.map((v) => ({ path: `body.lines.${v.line}.${v.field}`, message: `${v.code}: ${v.message}` })),
+        );
+      }
+      const paymentToken = body.payment?.token ?? DEFAULT_CARD_TOKEN;
+      const orderId = randomUUID();
+      const idempotencyKey = headers.data['idempotency-key'];
+      const { order } = await orders.createOrder({
+        orderId,
+        workflowId: saga.workflowId(orderId),
+        customerId: user!.id,
+        lines,
+        ...(idempotencyKey
+          ? {
+              idempotencyKey,
+              requestFingerprint: createHash('sha256').update(JSON.stringify({ lines, paymentToken })).digest('hex'),
+            }
+          : {}),
+      });
+      // Also for a replayed key: if an earlier attempt stopped between recording and starting, this starts it.
+      await saga.start({ orderId: order.orderId, customerId: order.customerId, lines: order.lines, paymentToken });
+      res.status(202).location(`/orders/${order.orderId}`).json(accepted(order));
+    },
+  );
+
+  defineRoute(
+    context,
+    {
+      method: 'get',
+      path: '/orders',
+      summary: "The caller's orders, newest first",
+      tag: 'orders',
+      access: 'user',
+      responses: { 200: { description: 'Orders', schema: z.object({ orders: z.array(OrderSchema) }) } },
+    },
+    async ({ user }, res) => {
+      res.json({ orders: await orders.listOrders(user!.id) });
+    },
+  );
+
+  defineRoute(
+    context,
+    {
+      method: 'get',
+      path: '/orders/:id',
+      summary: 'One order with its status, per-step state, failure reason and history (owner or admin)',
+      tag: 'orders',
+      access: 'user',
+      params: OrderIdParams,
+      responses: {
+        200: { description: 'Order', schema: OrderSchema },
+        404: { description: 'Not found', schema: ProblemSchema },
+      },
+    },
+    async ({ params, user }, res) => {
+      res.json(visibleTo(await orders.getOrder(params.id), user!, params.id));
+    },
+  );
+
+  defineRoute(
+    context,
+    {
+      method: 'post',
+      path: '/orders/:id/cancel',
+      summary: 'Cancel an order that has not completed (owner); the saga undoes what took effect',
+      tag: 'orders',
+      access: 'user',
+      params: OrderIdParams,
+      responses: {
+        202: { description: 'Cancel accepted', schema: Accepted },
+        404: { description: 'Not found', schema: ProblemSchema },
+        409: { description: 'Completed or already ended', schema: ProblemSchema },
+      },
+    },
+    async ({ params, user }, res) => {
+      const order = await orders.getOrder(params.id);
+      if (!order || order.customerId !== user!.id) throw notFound(params.id);
+      const cancellable = order.status === 'PENDING' && (await saga.cancel(order.orderId));
+      if (!cancellable) {
+        throw new HttpProblem(
+          409,
+          'ORDER_NOT_CANCELLABLE',
+          'Order cannot be cancelled',
+          `order ${order.orderId} is ${order.status === 'PENDING' ? 'completing' : order.status}`,
+        );
+      }
+      res.status(202).json(accepted(order));
+    },
+  );
+}

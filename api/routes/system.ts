@@ -1,0 +1,83 @@
+/** Operations: health of Temporal and every service database, the OpenAPI document and its docs page. */
+import path from 'node:path';
+import express from 'express';
+import { z } from 'zod';
+import { defineRoute, type RouteContext } from '../http';
+
+export type HealthCheck = () => Promise<Record<string, 'ok' | string>>;
+
+export function systemRoutes(context: RouteContext, checkHealth: HealthCheck, openApiDocument: () => object): void {
+  defineRoute(
+    context,
+    {
+      method: 'get',
+      path: '/health',
+      summary: 'Healthy when Temporal and every service database answer',
+      tag: 'system',
+      access: 'public',
+      responses: {
+        200: {
+          description: 'Healthy',
+          schema: z.object({ status: z.literal('ok'), checks: z.record(z.string(), z.string()) }),
+        },
+        503: {
+          description: 'A dependency does not answer',
+          schema: z.object({ status: z.literal('unavailable'), checks: z.record(z.string(), z.string()) }),
+        },
+      },
+    },
+    async (_request, res) => {
+      const checks = await checkHealth();
+      const healthy = Object.values(checks).every((value) => value === 'ok');
+      res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', checks });
+    },
+  );
+
+  defineRoute(
+    context,
+    {
+      method: 'get',
+      path: '/openapi.json',
+      summary: 'This API as an OpenAPI 3.1 document',
+      tag: 'system',
+      access: 'public',
+      responses: { 200: { description: 'OpenAPI document' } },
+    },
+    (_request, res) => {
+      res.json(openApiDocument());
+    },
+  );
+
+  defineRoute(
+    context,
+    {
+      method: 'get',
+      path: '/docs',
+      summary: 'Interactive API documentation (served locally, works offline)',
+      tag: 'system',
+      access: 'public',
+      responses: { 200: { description: 'HTML page' } },
+    },
+    (_request, res) => {
+      res.type('html').send(DOCS_PAGE);
+    },
+  );
+  context.router.use(
+    '/docs/assets',
+    express.static(path.dirname(require.resolve('swagger-ui-dist/package.json')), { index: false }),
+  );
+}
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Order saga API</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="docs"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>`;

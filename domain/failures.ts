@@ -1,0 +1,43 @@
+/** Why an order failed: the `failureReason` codes of the order life cycle, shared by every layer. */
+export const FailureReason = {
+  ITEM_NOT_FOUND: 'ITEM_NOT_FOUND',
+  PRICE_MISMATCH: 'PRICE_MISMATCH',
+  OUT_OF_STOCK: 'OUT_OF_STOCK',
+  COUPON_NOT_FOUND: 'COUPON_NOT_FOUND',
+  COUPON_NOT_OWNED: 'COUPON_NOT_OWNED',
+  COUPON_ALREADY_USED: 'COUPON_ALREADY_USED',
+  COUPON_EXPIRED: 'COUPON_EXPIRED',
+  COUPON_POLICY_VIOLATION: 'COUPON_POLICY_VIOLATION',
+  DISCOUNT_MISMATCH: 'DISCOUNT_MISMATCH',
+  PAYMENT_DECLINED: 'PAYMENT_DECLINED',
+  PAYMENT_TIMEOUT: 'PAYMENT_TIMEOUT',
+  CANCELLED_BY_CUSTOMER: 'CANCELLED_BY_CUSTOMER',
+} as const;
+
+export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
+
+/**
+ * Set when a step's activity could not finish within its bound for a reason that is not a business
+ * rejection (a worker down too long, a bug in an activity). Not one of the customer-facing codes of the
+ * contract, which has no code for it; the detail says which step.
+ */
+export const SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE';
+
+export type OrderFailureReason = FailureReason | typeof SERVICE_UNAVAILABLE;
+
+const failureReasons = new Set<string>(Object.values(FailureReason));
+
+export function isFailureReason(value: unknown): value is FailureReason {
+  return typeof value === 'string' && failureReasons.has(value);
+}
+
+/** A business rule broken by an order; activities turn it into a non-retryable failure of that type. */
+export class BusinessRuleError extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BusinessRuleError';
+  }
+}

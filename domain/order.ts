@@ -1,0 +1,90 @@
+/** Order shapes and rules that need no I/O: line structure, totals, saga states. */
+import { MAX_COUPONS_PER_LINE } from './coupons';
+
+export interface OrderLineInput {
+  itemId: number;
+  quantity: number;
+  /** The price the client saw; the item service rejects the order when it differs from the current price. */
+  unitPrice: number;
+  /** The price after coupons the client computed; the coupon service recomputes it and rejects a mismatch. */
+  discountedUnitPrice: number;
+  userCouponIds: number[];
+}
+
+export const ORDER_STATUSES = ['PENDING', 'COMPLETED', 'FAILED', 'CANCELLED', 'COMPENSATION_FAILED'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const STEP_NAMES = ['items', 'coupons', 'payment'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export type StepStatus = 'NOT_STARTED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'COMPENSATED' | 'COMPENSATION_FAILED';
+export type StepStatuses = Record<StepName, StepStatus>;
+
+export interface LineRuleViolation {
+  line: number;
+  field: string;
+  code: 'DUPLICATE_ITEM' | 'TOO_MANY_COUPONS' | 'COUPON_NEEDS_SINGLE_UNIT' | 'COUPON_ON_SEVERAL_LINES';
+  message: string;
+}
+
+/**
+ * The line rules of an order that need no data: each item once, at most two coupons per line, coupons only
+ * on single-unit lines, each coupon on one line only. Empty when the lines are acceptable.
+ */
+export function findLineRuleViolations(lines: readonly OrderLineInput[]): LineRuleViolation[] {
+  const violations: LineRuleViolation[] = [];
+  const seenItems = new Set<number>();
+  const seenCoupons = new Set<number>();
+  lines.forEach((line, index) => {
+    if (seenItems.has(line.itemId)) {
+      violations.push({
+        line: index,
+        field: 'itemId',
+        code: 'DUPLICATE_ITEM',
+        message: `item ${line.itemId} appears on more than one line`,
+      });
+    }
+    seenItems.add(line.itemId);
+    if (line.userCouponIds.length > MAX_COUPONS_PER_LINE) {
+      violations.push({
+        line: index,
+        field: 'userCouponIds',
+        code: 'TOO_MANY_COUPONS',
+        message: `at most ${MAX_COUPONS_PER_LINE} coupons per line`,
+      });
+    }
+    if (line.userCouponIds.length > 0 && line.quantity !== 1) {
+      violations.push({
+        line: index,
+        field: 'quantity',
+        code: 'COUPON_NEEDS_SINGLE_UNIT',
+        message: 'a line that uses coupons must have quantity 1',
+      });
+    }
+    for (const couponId of new Set(line.userCouponIds)) {
+      if (seenCoupons.has(couponId)) {
+        violations.push({
+          line: index,
+          field: 'userCouponIds',
+          code: 'COUPON_ON_SEVERAL_LINES',
+          message: `coupon ${couponId} is used more than once`,
+        });
+      }
+      seenCoupons.add(couponId);
+    }
+    if (new Set(line.userCouponIds).size !== line.userCouponIds.length) {
+      violations.push({
+        line: index,
+        field: 'userCouponIds',
+        code: 'COUPON_ON_SEVERAL_LINES',
+        message: 'a coupon is listed twice on one line',
+      });
+    }
+  });
+  return violations;
+}
+
+/** What the customer pays: the sum of discounted unit prices times quantities. */
+export function orderTotal(lines: readonly Pick<OrderLineInput, 'quantity' | 'discountedUnitPrice'>[]): number {
+  return lines.reduce((sum, line) => sum + line.discountedUnitPrice * line.quantity, 0);
+}

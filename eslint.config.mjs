@@ -1,0 +1,46 @@
+// Lint rules: typed TypeScript rules everywhere; workflow code may not import anything that does I/O.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.data/', '.tools/', 'dist/', 'coverage/', 'prisma/*/generated/', 'test-results/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+    },
+  },
+  {
+    // Workflow code is replayed deterministically in a sandbox: no Node built-ins, databases, HTTP or clients.
+    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...builtinModules, ...builtinModules.map((name) => `node:${name}`)].map((name) => ({
+            name,
+            message: 'Workflow code must not do I/O.',
+          })),
+          patterns: [
+            {
+              group: ['@prisma/*', '**/prisma/**', 'pg', 'express', '@temporalio/client', '@temporalio/worker'],
+              message: 'Workflow code must not do I/O.',
+            },
+            { group: ['**/services/*', '**/lib/databases', '**/api/*'], message: 'Workflow code must not do I/O.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js', '**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

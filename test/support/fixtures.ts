@@ -1,0 +1,99 @@
+/** Builders for test data, created through the services' own modules, and an HTTP helper for the gateway. */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OrderView } from '../../services/order';
+import type { Role } from '../../services/user';
+import type { TestSystem } from './system';
+
+export interface HttpResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function request<T = any>(
+  system: Pick<TestSystem, 'baseUrl'>,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<HttpResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined || options.rawBody !== undefined) headers['content-type'] ??= 'application/json';
+  const response = await fetch(`${system.baseUrl}${path}`, {
+    method,
+    headers,
+    body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, headers: response.headers, body: body as T };
+}
+
+export interface TestUser {
+  id: number;
+  email: string;
+  password: string;
+  token: string;
+}
+
+/** A fresh account (CUSTOMER unless told) and a token for it, obtained through the real login endpoint. */
+export async function aUser(system: TestSystem, role: Role = 'CUSTOMER'): Promise<TestUser> {
+  const email = `user-${randomUUID()}@example.com`;
+  const password = 'correct horse battery';
+  const user = await system.services.users.register({ email, password, name: '테스트', address: '서울', role });
+  const login = await request(system, 'POST', '/users/login', { body: { email, password } });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);
+  return { id: user.id, email, password, token: login.body.accessToken };
+}
+
+/** A fresh item with its own name, so tests never share stock. */
+export async function anItem(system: TestSystem, overrides: { price?: number; stockQuantity?: number } = {}) {
+  return system.services.items.createItem({
+    name: `test item ${randomUUID()}`,
+    size: 'M',
+    price: overrides.price ?? 10_000,
+    stockQuantity: overrides.stockQuantity ?? 10,
+  });
+}
+
+/** A coupon definition issued to a user; returns the userCouponId. */
+export async function aCouponFor(
+  system: TestSystem,
+  userId: number,
+  terms:
+    | { type: 'FIXED'; discountAmount: number; validFrom?: Date; validUntil?: Date }
+    | { type: 'RATIO'; discountPercent: number; validFrom?: Date; validUntil?: Date },
+): Promise<number> {
+  const coupon = await system.services.coupons.createCoupon({ name: `test coupon ${randomUUID()}`, ...terms });
+  const { userCouponId } = await system.services.coupons.issueCoupon(coupon.id, userId);
+  return userCouponId;
+}
+
+export const FINAL_STATUSES = ['COMPLETED', 'CANCELLED'];
+
+/** Polls GET /orders/:id until the order reaches one of the statuses (default: a final one). */
+export async function waitForOrder(
+  system: TestSystem,
+  token: string,
+  orderId: string,
+  statuses: string[] = FINAL_STATUSES,
+  timeoutMs = 60_000,
+): Promise<OrderView> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const response = await request<OrderView>(system, 'GET', `/orders/${orderId}`, { token });
+    last = response.body;
+    if (response.status === 200 && statuses.includes(response.body.status)) return response.body;
+    await sleep(100);
+  }
+  throw new Error(
+    `order ${orderId} did not reach ${statuses.join('/')} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
+  );
+}

@@ -1,0 +1,81 @@
+/**
+ * Starts what every test file shares, once per run: a real PostgreSQL (embedded, throw-away data folder) with
+ * the service databases migrated and seeded, a real Temporal dev server with its Web UI, and the workflow
+ * bundle. All on free ports; the locations reach the test files through environment variables.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl } from '../../lib/config';
+import { migrateService } from '../../scripts/lib/migrate';
+import { createServiceDatabases, startEmbeddedPostgres } from '../../scripts/lib/postgres';
+import { resolveTemporalCli, startDevServer } from '../../scripts/lib/temporal-server';
+import { OrderSearchAttributes } from '../../workflows/definitions';
+import { freePort } from './ports';
+
+export interface SharedInfrastructure {
+  stop(): Promise<void>;
+}
+
+declare global {
+  var orderSagaTestInfrastructure: SharedInfrastructure | undefined;
+}
+
+async function startTemporal(uiPort: number): Promise<{ address: string; stop: () => Promise<void> }> {
+  const executable = resolveTemporalCli();
+  if (executable) {
+    const server = await startDevServer({ executable, port: await freePort(), uiPort });
+    return { address: server.address, stop: () => server.stop() };
+  }
+  // Last resort, for machines with internet access: the SDK downloads the dev server.
+  const environment = await TestWorkflowEnvironment.createLocal({
+    server: { ui: true, uiPort, searchAttributes: Object.values(OrderSearchAttributes) },
+  });
+  return { address: environment.address, stop: () => environment.teardown() };
+}
+
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'order-saga-test-'));
+  const pgPort = await freePort();
+  const uiPort = await freePort();
+
+  const [postgres, temporal, bundle] = await Promise.all([
+    startEmbeddedPostgres({ dataDir: path.join(workDir, 'postgres'), port: pgPort, persistent: false }),
+    startTemporal(uiPort),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../../workflows'),
+      logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
+    }),
+  ]);
+  await createServiceDatabases(`postgresql://postgres:postgres@127.0.0.1:${pgPort}/postgres`);
+  for (const service of SERVICES) process.env[databaseUrlVariable(service)] = embeddedDatabaseUrl(service, pgPort);
+  await Promise.all(SERVICES.map((service) => migrateService(service, embeddedDatabaseUrl(service, pgPort))));
+  const { seed } = await import('../../scripts/lib/seed');
+  const { connectUserDb, connectItemDb, connectCouponDb } = await import('../../lib/databases');
+  const seedDbs = { user: connectUserDb(), item: connectItemDb(), coupon: connectCouponDb() };
+  await seed(seedDbs);
+  await Promise.all(Object.values(seedDbs).map((db) => db.$disconnect()));
+
+  const bundlePath = path.join(workDir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+  Object.assign(process.env, {
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_UI_URL: `http://127.0.0.1:${uiPort}`,
+    TEST_WORKFLOW_BUNDLE: bundlePath,
+    TEST_WORK_DIR: workDir,
+    DATA_DIR: workDir,
+  });
+
+  globalThis.orderSagaTestInfrastructure = {
+    async stop() {
+      await temporal.stop();
+      await postgres.stop();
+    },
+  };
+  console.log(
+    `\ntest infrastructure up in ${Date.now() - started} ms (PostgreSQL :${pgPort}, Temporal ${temporal.address}, UI :${uiPort})`,
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * The whole system inside a test file, on the shared real infrastructure: a Prisma client per service
+ * database, a real worker per task queue (real activities; any of them can be replaced or stopped to inject a
+ * fault), a Temporal client, and the real gateway listening on a free port.
+ */
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
+import { NativeConnection, Runtime, Worker, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import { pino } from 'pino';
+import { createCouponActivities } from '../../activities/coupon';
+import { createItemActivities } from '../../activities/item';
+import { createOrderActivities } from '../../activities/order';
+import { createPaymentActivities } from '../../activities/payment';
+import { createApp } from '../../api/app';
+import { createHealthCheck } from '../../api/health';
+import { createSagaClient } from '../../api/saga-client';
+import { connectCouponDb, connectItemDb, connectOrderDb, connectPaymentDb, connectUserDb } from '../../lib/databases';
+import { createCouponService } from '../../services/coupon';
+import { createItemService } from '../../services/item';
+import { createOrderService } from '../../services/order';
+import { createPaymentService } from '../../services/payment';
+import { createUserService } from '../../services/user';
+import { TaskQueue } from '../../workflows/definitions';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+type WorkerName = 'order' | 'item' | 'coupon' | 'payment';
+type Activities = NonNullable<WorkerOptions['activities']>;
+
+let runtimeInstalled = false;
+
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+}
+
+export interface TestSystemOptions {
+  /** Replace activities of a worker, e.g. to make an undo fail. Missing ones keep the real implementation. */
+  activityOverrides?: Partial<Record<WorkerName, (real: Activities) => Activities>>;
+  /** Which workers to start now (default: all). */
+  startWorkers?: WorkerName[];
+  /** How long the simulated card gateway hangs on tok_timeout. */
+  cardGatewayHangMs?: number;
+}
+
+export async function startTestSystem(options: TestSystemOptions = {}) {
+  quietRuntime();
+  const db = {
+    user: connectUserDb(),
+    item: connectItemDb(),
+    coupon: connectCouponDb(),
+    payment: connectPaymentDb(),
+    order: connectOrderDb(),
+  };
+  const services = {
+    users: createUserService(db.user),
+    items: createItemService(db.item),
+    coupons: createCouponService(db.coupon),
+    payments: createPaymentService(db.payment, {
+      hangMs: options.cardGatewayHangMs ?? 60_000,
+      sleep: (ms) => Context.current().sleep(ms),
+    }),
+    orders: createOrderService(db.order),
+  };
+  const address = process.env.TEMPORAL_ADDRESS!;
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const nativeConnection = await NativeConnection.connect({ address });
+
+  const realActivities: Record<WorkerName, Activities> = {
+    order: createOrderActivities({ orders: services.orders }),
+    item: createItemActivities({ items: services.items }),
+    coupon: createCouponActivities({ coupons: services.coupons }),
+    payment: createPaymentActivities({ payments: services.payments }),
+  };
+  const taskQueues: Record<WorkerName, string> = {
+    order: TaskQueue.orders,
+    item: TaskQueue.items,
+    coupon: TaskQueue.coupons,
+    payment: TaskQueue.payments,
+  };
+  const running = new Map<WorkerName, { worker: Worker; done: Promise<void> }>();
+
+  async function startWorker(name: WorkerName, overrides?: (real: Activities) => Activities): Promise<void> {
+    if (running.has(name)) return;
+    const override = overrides ?? options.activityOverrides?.[name];
+    const activities = override ? override(realActivities[name]) : realActivities[name];
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue: taskQueues[name],
+      activities,
+      ...(name === 'order' ? { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } } : {}),
+      shutdownGraceTime: '2s',
+    });
+    const done = worker.run();
+    running.set(name, { worker, done });
+  }
+
+  async function stopWorker(name: WorkerName): Promise<void> {
+    const entry = running.get(name);
+    if (!entry) return;
+    running.delete(name);
+    entry.worker.shutdown();
+    await entry.done;
+  }
+
+  for (const name of options.startWorkers ?? (['order', 'item', 'coupon', 'payment'] as const)) await startWorker(name);
+
+  const app = createApp({
+    services,
+    saga: createSagaClient(client, process.env.TEMPORAL_UI_URL!),
+    auth: { secret: TEST_JWT_SECRET, expiresInSeconds: 600 },
+    checkHealth: createHealthCheck(connection, db),
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    loginRateLimit: { limit: 1000, windowMs: 60_000 },
+  });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as { port: number };
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    app,
+    db,
+    services,
+    client,
+    startWorker,
+    stopWorker,
+    async stop(): Promise<void> {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const name of [...running.keys()]) await stopWorker(name);
+      await nativeConnection.close();
+      await connection.close();
+      await Promise.all(Object.values(db).map((client) => client.$disconnect()));
+    },
+  };
+}
+
+export type TestSystem = Awaited<ReturnType<typeof startTestSystem>>;

@@ -1,0 +1,2 @@
+/** Entry module of the workflow bundle: every workflow the `orders` worker runs. */
+export { placeOrder } from './place-order';
