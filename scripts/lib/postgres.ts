@@ -29,6 +29,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     user: 'postgres',
     password: 'postgres',
     persistent: options.persistent,
+    // As root, the server runs as the `postgres` user; create it on machines that lack it.
+    createPostgresUser: process.getuid?.() === 0,
     onLog: (message) => options.onLog?.(String(message).trimEnd()),
     onError: (message) => options.onLog?.(String(message instanceof Error ? message.message : message).trimEnd()),
   });

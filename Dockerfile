@@ -1,0 +1,11 @@
+# One image for the gateway and every worker; docker-compose picks the entry point per service.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --include=dev --ignore-scripts && npm cache clean --force
+COPY . .
+RUN node --import tsx scripts/prepare-clients.ts
+USER node
+EXPOSE 3000
+CMD ["node", "--import", "tsx", "api/server.ts"]

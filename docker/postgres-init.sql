@@ -1,0 +1,6 @@
+-- One database per service, plus Temporal's own two.
+CREATE DATABASE "user";
+CREATE DATABASE "item";
+CREATE DATABASE "coupon";
+CREATE DATABASE "payment";
+CREATE DATABASE "order";

@@ -1,0 +1,45 @@
+/**
+ * One-shot set-up for an existing infrastructure (docker-compose, or any PostgreSQL and Temporal you run):
+ * applies every service's migrations, loads the seed data and registers the custom search attributes.
+ * Reads the same environment variables as the services (see the README's configuration table).
+ */
+import { Connection } from '@temporalio/client';
+import { SERVICES, databaseUrl, temporalConfig } from '../lib/config';
+import { OrderSearchAttributes } from '../workflows/definitions';
+import { migrateService } from './lib/migrate';
+
+const INDEXED_VALUE_TYPE = { KEYWORD: 2, INT: 3 } as const; // temporal.api.enums.v1.IndexedValueType
+
+async function registerSearchAttributes(): Promise<void> {
+  const temporal = temporalConfig();
+  const connection = await Connection.connect({ address: temporal.address });
+  try {
+    const { keys } = await connection.operatorService.listSearchAttributes({ namespace: temporal.namespace });
+    const missing = Object.values(OrderSearchAttributes).filter((key) => !(keys?.customAttributes ?? {})[key.name]);
+    if (missing.length === 0) return;
+    await connection.operatorService.addSearchAttributes({
+      namespace: temporal.namespace,
+      searchAttributes: Object.fromEntries(
+        missing.map((key) => [key.name, key.type === 'INT' ? INDEXED_VALUE_TYPE.INT : INDEXED_VALUE_TYPE.KEYWORD]),
+      ),
+    });
+    console.log(`registered search attributes: ${missing.map((key) => key.name).join(', ')}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function main(): Promise<void> {
+  for (const service of SERVICES) console.log(`${service}: migrations ${await migrateService(service, databaseUrl(service))}`);
+  const { seed } = await import('./lib/seed');
+  const { connectUserDb, connectItemDb, connectCouponDb } = await import('../lib/databases');
+  const dbs = { user: connectUserDb(), item: connectItemDb(), coupon: connectCouponDb() };
+  console.log(`seed: ${(await seed(dbs)).created} records created`);
+  await Promise.all(Object.values(dbs).map((db) => db.$disconnect()));
+  await registerSearchAttributes();
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
