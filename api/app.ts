@@ -11,7 +11,7 @@ import type { CouponService } from '../services/coupon';
 import type { ItemService } from '../services/item';
 import type { OrderService } from '../services/order';
 import type { UserService } from '../services/user';
-import { createAuthenticator, type AuthConfig } from './auth';
+import { createAuthenticator, type AuthConfig, type AuthenticatedUser } from './auth';
 import type { RouteContext } from './http';
 import { notFoundHandler, problemHandler, HttpProblem, sendProblem } from './problem';
 import { couponRoutes } from './routes/coupons';
@@ -51,6 +51,19 @@ export function createApp(deps: GatewayDependencies): Express {
       },
       customLogLevel: (_req, res, error) =>
         error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      // One short line per request: no headers (they carry tokens and cookies), no query strings (they may carry ids).
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customProps: (req) => {
+        const user = req.user as AuthenticatedUser | undefined;
+        return user ? { userId: user.id } : {};
+      },
     }),
   );
   app.use(
@@ -58,7 +71,14 @@ export function createApp(deps: GatewayDependencies): Express {
       contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } },
     }),
   );
-  if (deps.corsOrigins?.length) app.use(cors({ origin: deps.corsOrigins }));
+  if (deps.corsOrigins?.length) {
+    app.use(
+      cors({
+        origin: deps.corsOrigins,
+        exposedHeaders: [REQUEST_ID_HEADER, 'Location', 'RateLimit', 'RateLimit-Policy'],
+      }),
+    );
+  }
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb' }));
 
   const loginLimit = deps.loginRateLimit ?? { limit: 10, windowMs: 60_000 };

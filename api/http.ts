@@ -55,6 +55,13 @@ function parse<T>(schema: ZodType<T> | undefined, value: unknown, location: stri
   return undefined as T;
 }
 
+/** An empty body passes on to validation, which reports it missing (400); a body that is not JSON is a 415. */
+function hasJsonOrNoBody(req: Request): boolean {
+  const hasBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+  const mediaType = req.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  return !hasBody || mediaType === 'application/json';
+}
+
 /** `/items/:id` → `/items/{id}` */
 export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -91,7 +98,7 @@ export function defineRoute<Body = undefined, Query = undefined, Params = undefi
   if (spec.access !== 'public') handlers.push(context.authenticate(spec.access));
   handlers.push(async (req, res) => {
     const errors: FieldError[] = [];
-    if (spec.body && !req.is('application/json')) {
+    if (spec.body && !hasJsonOrNoBody(req)) {
       throw new HttpProblem(
         415,
         'UNSUPPORTED_MEDIA_TYPE',

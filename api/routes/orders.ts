@@ -86,7 +86,7 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
       const paymentToken = body.payment?.token ?? DEFAULT_CARD_TOKEN;
       const orderId = randomUUID();
       const idempotencyKey = headers.data['idempotency-key'];
-      const { order } = await orders.createOrder({
+      const { order, created } = await orders.createOrder({
         orderId,
         workflowId: saga.workflowId(orderId),
         customerId: user!.id,
@@ -98,8 +98,11 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
             }
           : {}),
       });
-      // Also for a replayed key: if an earlier attempt stopped between recording and starting, this starts it.
-      await saga.start({ orderId: order.orderId, customerId: order.customerId, lines: order.lines, paymentToken });
+      // A replayed key attaches to the order's workflow; should an earlier attempt have stopped between
+      // recording the order and starting it, the replay starts it.
+      if (created || order.status === 'PENDING') {
+        await saga.start({ orderId: order.orderId, customerId: order.customerId, lines: order.lines, paymentToken });
+      }
       res.status(202).location(`/orders/${order.orderId}`).json(accepted(order));
     },
   );
