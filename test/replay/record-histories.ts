@@ -1,0 +1,61 @@
+/**
+ * `npm run histories:record [-- <set>]`: runs every replay scenario against a real Temporal server and real
+ * PostgreSQL (started here on free ports, like the tests) and saves each workflow history as a JSON fixture in
+ * test/replay/histories/<set>/. Commit a new set whenever placeOrder changes; keep the old ones.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { resolveTemporalCli } from '../../scripts/lib/temporal-server';
+import { orderWorkflowId } from '../../workflows/definitions';
+import globalSetup from '../support/global-setup';
+import { startTestSystem } from '../support/system';
+import { recordingOverrides, scenarios } from './scenarios';
+
+export const HISTORIES_DIR = path.join(__dirname, 'histories');
+
+async function main(): Promise<void> {
+  const set = process.argv[2];
+  if (!set || !/^[\w.-]+$/.test(set))
+    throw new Error('usage: npm run histories:record -- <set name, e.g. v2-record-running-steps>');
+  const folder = path.join(HISTORIES_DIR, set);
+  const cli = resolveTemporalCli();
+  if (!cli) throw new Error('recording needs the temporal CLI: run `npm run prepare:tools` or set TEMPORAL_CLI_PATH');
+  mkdirSync(folder, { recursive: true });
+  await globalSetup();
+  const system = await startTestSystem({ activityOverrides: recordingOverrides });
+  try {
+    for (const [name, scenario] of Object.entries(scenarios)) {
+      const orderId = await scenario(system);
+      // The CLI writes the canonical proto3 JSON that historyFromJSON reads back.
+      const json = execFileSync(
+        cli,
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          orderWorkflowId(orderId),
+          '--output',
+          'json',
+          '--address',
+          process.env.TEMPORAL_ADDRESS!,
+        ],
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      );
+      const events = (JSON.parse(json) as { events: unknown[] }).events.length;
+      writeFileSync(path.join(folder, `${name}.json`), json.endsWith('\n') ? json : `${json}\n`);
+      console.log(`recorded ${set}/${name}.json (${events} events)`);
+    }
+  } finally {
+    await system.stop();
+    await globalThis.orderSagaTestInfrastructure?.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
