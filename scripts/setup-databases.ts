@@ -14,8 +14,10 @@ async function registerSearchAttributes(): Promise<void> {
   const temporal = temporalConfig();
   const connection = await Connection.connect({ address: temporal.address });
   try {
-    const { keys } = await connection.operatorService.listSearchAttributes({ namespace: temporal.namespace });
-    const missing = Object.values(OrderSearchAttributes).filter((key) => !(keys?.customAttributes ?? {})[key.name]);
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({
+      namespace: temporal.namespace,
+    });
+    const missing = Object.values(OrderSearchAttributes).filter((key) => !customAttributes?.[key.name]);
     if (missing.length === 0) return;
     await connection.operatorService.addSearchAttributes({
       namespace: temporal.namespace,
@@ -30,7 +32,8 @@ async function registerSearchAttributes(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  for (const service of SERVICES) console.log(`${service}: migrations ${await migrateService(service, databaseUrl(service))}`);
+  for (const service of SERVICES)
+    console.log(`${service}: migrations ${await migrateService(service, databaseUrl(service))}`);
   const { seed } = await import('./lib/seed');
   const { connectUserDb, connectItemDb, connectCouponDb } = await import('../lib/databases');
   const dbs = { user: connectUserDb(), item: connectItemDb(), coupon: connectCouponDb() };

@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(Number(process.exitCode ?? 0)));
   // Never leave children behind, even on an unexpected exit.
   process.on('exit', () =>
-    [...children, postgres, temporal && { child: temporal.process }].forEach(
+    [...children, postgres, temporal?.process && { child: temporal.process }].forEach(
       (running) => running && running.child.exitCode === null && running.child.kill('SIGKILL'),
     ),
   );
@@ -140,10 +140,8 @@ async function main(): Promise<void> {
   if (!process.env.TEMPORAL_ADDRESS) {
     const port = readInteger('TEMPORAL_PORT', DEFAULT_TEMPORAL_PORT, process.env);
     const uiPort = readInteger('TEMPORAL_UI_PORT', DEFAULT_TEMPORAL_UI_PORT, process.env);
-    const executable = resolveTemporalCli();
-    if (!executable) throw new Error('no Temporal CLI: run `npm run prepare:tools`, or set TEMPORAL_CLI_PATH');
     temporal = await startDevServer({
-      executable,
+      executable: resolveTemporalCli(),
       port,
       uiPort,
       dbFile: path.join(DATA_DIR, 'temporal', 'temporal.db'),

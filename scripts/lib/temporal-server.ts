@@ -7,6 +7,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { OrderSearchAttributes } from '../../workflows/definitions';
 import { ROOT } from './migrate';
 
@@ -75,7 +76,8 @@ export function resolveTemporalCli(): string | undefined {
 }
 
 export interface DevServerOptions {
-  executable: string;
+  /** The `temporal` CLI; without one, the SDK downloads a dev server (needs internet access). */
+  executable?: string;
   port: number;
   uiPort: number;
   /** Persist workflow histories here; in memory when undefined. */
@@ -87,8 +89,25 @@ export interface DevServerOptions {
 
 export interface RunningDevServer {
   address: string;
-  process: ChildProcess;
+  /** The server's process when this module spawned it (not for the SDK's download). */
+  process?: ChildProcess;
   stop(): Promise<void>;
+}
+
+/** The last resort of TOOLCHAIN's order: @temporalio/testing downloads and runs the dev server itself. */
+async function startDownloadedDevServer(options: DevServerOptions): Promise<RunningDevServer> {
+  options.onOutput?.('no Temporal CLI found; asking the Temporal SDK to download a dev server');
+  const environment = await TestWorkflowEnvironment.createLocal({
+    server: {
+      ip: '127.0.0.1',
+      port: options.port,
+      ui: true,
+      uiPort: options.uiPort,
+      ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
+      searchAttributes: Object.values(OrderSearchAttributes),
+    },
+  });
+  return { address: environment.address, stop: () => environment.teardown() };
 }
 
 /**
@@ -96,6 +115,7 @@ export interface RunningDevServer {
  * the custom attributes, also on an existing db file that lacks them (existing ones only log a warning).
  */
 export async function startDevServer(options: DevServerOptions): Promise<RunningDevServer> {
+  if (!options.executable) return startDownloadedDevServer(options);
   if (options.dbFile) mkdirSync(path.dirname(options.dbFile), { recursive: true });
   const args = [
     'server',

@@ -11,12 +11,14 @@ import type { TestSystem, TestSystemOptions } from '../support/system';
 /** Faults the scenarios switch on and off through activity overrides. */
 export const faults = { slowReservationMs: 0, refundFails: false };
 
+type ActivityFunctions = Record<string, (...args: unknown[]) => Promise<unknown>>;
+
 export const recordingOverrides: TestSystemOptions['activityOverrides'] = {
   item: (real) => ({
     ...real,
     async reserveStock(...args: unknown[]) {
       if (faults.slowReservationMs > 0) await sleep(faults.slowReservationMs);
-      return (real.reserveStock as (...a: unknown[]) => Promise<unknown>)(...args);
+      return (real as ActivityFunctions).reserveStock!(...args);
     },
   }),
   payment: (real) => ({
@@ -24,7 +26,7 @@ export const recordingOverrides: TestSystemOptions['activityOverrides'] = {
     async refundPayment(...args: unknown[]) {
       if (faults.refundFails)
         throw ApplicationFailure.retryable('the card gateway refuses refunds right now', 'GatewayUnavailable');
-      return (real.refundPayment as (...a: unknown[]) => Promise<unknown>)(...args);
+      return (real as ActivityFunctions).refundPayment!(...args);
     },
   }),
 };

@@ -6,13 +6,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl } from '../../lib/config';
 import { migrateService } from '../../scripts/lib/migrate';
 import { createServiceDatabases, startEmbeddedPostgres } from '../../scripts/lib/postgres';
 import { resolveTemporalCli, startDevServer } from '../../scripts/lib/temporal-server';
-import { OrderSearchAttributes } from '../../workflows/definitions';
 import { freePort } from './ports';
 
 export interface SharedInfrastructure {
@@ -23,19 +21,6 @@ declare global {
   var orderSagaTestInfrastructure: SharedInfrastructure | undefined;
 }
 
-async function startTemporal(uiPort: number): Promise<{ address: string; stop: () => Promise<void> }> {
-  const executable = resolveTemporalCli();
-  if (executable) {
-    const server = await startDevServer({ executable, port: await freePort(), uiPort });
-    return { address: server.address, stop: () => server.stop() };
-  }
-  // Last resort, for machines with internet access: the SDK downloads the dev server.
-  const environment = await TestWorkflowEnvironment.createLocal({
-    server: { ui: true, uiPort, searchAttributes: Object.values(OrderSearchAttributes) },
-  });
-  return { address: environment.address, stop: () => environment.teardown() };
-}
-
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'order-saga-test-'));
@@ -44,7 +29,7 @@ export default async function globalSetup(): Promise<void> {
 
   const [postgres, temporal, bundle] = await Promise.all([
     startEmbeddedPostgres({ dataDir: path.join(workDir, 'postgres'), port: pgPort, persistent: false }),
-    startTemporal(uiPort),
+    startDevServer({ executable: resolveTemporalCli(), port: await freePort(), uiPort }),
     bundleWorkflowCode({
       workflowsPath: require.resolve('../../workflows'),
       logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
