@@ -1,4 +1,5 @@
 /** The gateway process: connects to Temporal and the service databases, listens, and shuts down gracefully. */
+import type { ServerResponse } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { connectCouponDb, connectItemDb, connectOrderDb, connectPaymentDb, connectUserDb } from '../lib/databases';
@@ -10,6 +11,9 @@ import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import { createHealthCheck } from './health';
 import { createSagaClient } from './saga-client';
+
+/** How long in-flight requests may take to finish after SIGTERM/SIGINT before the process gives up on them. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
@@ -41,17 +45,34 @@ async function main(): Promise<void> {
 
   const server = app.listen(config.port, () => logger.info(`gateway listening on http://localhost:${config.port}`));
   let stopping = false;
+  const unanswered = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    if (stopping) res.setHeader('Connection', 'close');
+    unanswered.add(res);
+    res.on('close', () => unanswered.delete(res));
+  });
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    server.close(async () => {
-      await connection.close();
-      await Promise.all(Object.values(databases).map((db) => db.$disconnect()));
-      process.exit(0);
+    logger.info({ signal, inFlight: unanswered.size }, 'shutting down: finishing in-flight requests');
+    // Keep-alive clients would otherwise hold their connections (and this process) open after their answer.
+    for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
+    server.close(() => {
+      void Promise.allSettled([connection.close(), ...Object.values(databases).map((db) => db.$disconnect())]).then(
+        (results) => {
+          for (const result of results) {
+            if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a client did not close cleanly');
+          }
+          logger.info('gateway stopped');
+          process.exit(0);
+        },
+      );
     });
     server.closeIdleConnections();
-    setTimeout(() => process.exit(1), 10_000).unref();
+    setTimeout(() => {
+      logger.error({ inFlight: unanswered.size }, `requests still open after ${SHUTDOWN_GRACE_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
