@@ -34,6 +34,12 @@ const serviceErrorStatus: Record<ServiceErrorCode, [number, string]> = {
   VALIDATION_FAILED: [422, 'Validation failed'],
 };
 
+const clientErrors: Record<number, [string, string]> = {
+  400: ['BAD_REQUEST', 'Bad request'],
+  413: ['PAYLOAD_TOO_LARGE', 'Payload too large'],
+  415: ['UNSUPPORTED_MEDIA_TYPE', 'Unsupported media type'],
+};
+
 function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;
   if (error instanceof ServiceError) {
@@ -50,7 +56,10 @@ function toProblem(error: unknown): HttpProblem {
   if (type === 'entity.too.large')
     return new HttpProblem(413, 'PAYLOAD_TOO_LARGE', 'Payload too large', 'the request body is too large');
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new HttpProblem(status, 'BAD_REQUEST', 'Bad request', (error as Error).message);
+    // Other errors of Express and body-parser (bad percent-encoding, unsupported charset, aborted body).
+    const [code, title] = clientErrors[status] ?? ['BAD_REQUEST', 'Bad request'];
+    const exposed = (error as { expose?: unknown }).expose === true;
+    return new HttpProblem(status, code, title, exposed ? (error as Error).message : title);
   }
   return new HttpProblem(
     500,

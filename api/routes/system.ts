@@ -62,11 +62,14 @@ export function systemRoutes(context: RouteContext, checkHealth: HealthCheck, op
       res.type('html').send(DOCS_PAGE);
     },
   );
-  context.router.use(
-    '/docs/assets',
-    express.static(path.dirname(require.resolve('swagger-ui-dist/package.json')), { index: false }),
+  const serveAsset = express.static(path.dirname(require.resolve('swagger-ui-dist/package.json')), { index: false });
+  context.router.use('/docs/assets', (req, res, next) =>
+    DOCS_ASSETS.has(req.path) ? serveAsset(req, res, next) : next(),
   );
 }
+
+/** Only what the page loads; swagger-ui-dist's own index.html would point the browser at a remote example API. */
+const DOCS_ASSETS = new Set(['/swagger-ui-bundle.js', '/swagger-ui.css']);
 
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">

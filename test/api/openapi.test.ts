@@ -106,6 +106,13 @@ describe('GET /docs', () => {
     expect((await bundle.text()).length).toBeGreaterThan(100_000);
   });
 
+  test("when another file of swagger-ui-dist is asked for, then 404: only the page's own assets are served", async () => {
+    for (const file of ['index.html', 'swagger-initializer.js', 'package.json', '../../package.json']) {
+      const response = await request(system, 'GET', `/docs/assets/${file}`);
+      expect([file, response.status]).toEqual([file, 404]);
+    }
+  });
+
   test('when the init script is fetched, then it points Swagger UI at /openapi.json', async () => {
     const init = await request(system, 'GET', '/docs/init.js');
 

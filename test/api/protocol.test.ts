@@ -45,6 +45,15 @@ describe('bad input never becomes a 500', () => {
     expectProblem(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
+  test('when the JSON comes in a charset other than UTF-8, then 415', async () => {
+    const response = await request(system, 'POST', '/users/login', {
+      rawBody: JSON.stringify({ email: 'someone@example.com', password: 'x' }),
+      headers: { 'content-type': 'application/json; charset=latin1' },
+    });
+
+    expectProblem(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
   test('when a body is required but none is sent, then 400 naming the body', async () => {
     const response = await request(system, 'POST', '/users/login');
 
@@ -67,7 +76,7 @@ describe('bad input never becomes a 500', () => {
   });
 
   test('when the path is not valid percent-encoding, then 400', async () => {
-    expectProblem(await request(system, 'GET', '/items/%E0%A4%A'), 400);
+    expectProblem(await request(system, 'GET', '/items/%E0%A4%A'), 400, 'BAD_REQUEST');
   });
 });
 
