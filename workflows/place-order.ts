@@ -16,6 +16,7 @@ import {
   upsertSearchAttributes,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
 import type { createCouponActivities } from '../activities/coupon';
 import type { createItemActivities } from '../activities/item';
 import type { createOrderActivities } from '../activities/order';
@@ -255,10 +256,12 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
   /** Runs the registered undos in reverse; an undo that cannot finish waits for an operator, then runs again. */
   async function compensate(): Promise<void> {
     for (const undo of [...undos].reverse()) {
+      const stepFailed = state.steps[undo.step] === 'FAILED';
       for (;;) {
         try {
           const { undone } = await undo.run();
-          if (undone || state.steps[undo.step] !== 'FAILED') setStep(undo.step, 'COMPENSATED');
+          // A failed step with nothing to undo stays FAILED, also when its undo needed an operator's retry.
+          setStep(undo.step, undone || !stepFailed ? 'COMPENSATED' : 'FAILED');
           state.compensated.push(undo.step);
           break;
         } catch (error) {
@@ -266,8 +269,9 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
           state.compensationError = `undo of ${undo.step} failed: ${describe(error)}`;
           log.error('undo failed; waiting for an operator to retry', { orderId: input.orderId, step: undo.step });
           setCurrentDetails(`Undo of ${undo.step} failed; waiting for the retryCompensation update`);
-          await record('COMPENSATION_FAILED');
+          // Cleared before recording: a retry accepted while the status is being recorded must not be lost.
           retryRequested = false;
+          await record('COMPENSATION_FAILED');
           await condition(() => retryRequested);
           state.compensationError = null;
           setCurrentDetails(`Retrying the undo of ${undo.step}`);
@@ -284,13 +288,22 @@ function toStepFailure(step: StepName | 'saga', error: unknown): StepFailure {
   if (cause instanceof ApplicationFailure && isFailureReason(cause.type)) {
     return new StepFailure(step, cause.type, cause.message);
   }
-  if (step === 'payment' && cause instanceof TimeoutFailure) {
-    return new StepFailure(step, FailureReason.PAYMENT_TIMEOUT, 'the card gateway did not answer in time');
+  // The charge ran out of its bound: an attempt timed out, or every attempt failed until the bound was spent.
+  const boundSpent = error instanceof ActivityFailure && error.retryState === RetryState.TIMEOUT;
+  if (step === 'payment' && (cause instanceof TimeoutFailure || boundSpent)) {
+    return new StepFailure(
+      step,
+      FailureReason.PAYMENT_TIMEOUT,
+      `the card gateway did not answer in time (${describe(error)})`,
+    );
   }
   return new StepFailure(step, SERVICE_UNAVAILABLE, `${step} step did not finish: ${describe(error)}`);
 }
 
 function describe(error: unknown): string {
-  if (error instanceof ActivityFailure && error.cause) return `${error.cause.name}: ${error.cause.message}`;
+  const cause = error instanceof ActivityFailure && error.cause ? error.cause : undefined;
+  // An ApplicationFailure's type is the original error's name (TypeError, ...), which says more than its class.
+  if (cause instanceof ApplicationFailure) return `${cause.type ?? cause.name}: ${cause.message}`;
+  if (cause) return `${cause.name}: ${cause.message}`;
   return error instanceof Error ? error.message : String(error);
 }

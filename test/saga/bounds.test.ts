@@ -1,0 +1,230 @@
+/**
+ * Every step is bounded: a worker down longer than its step's bound fails the order and it is undone; a worker
+ * back within the bound lets the order resume; a bug in an activity never leaves an order PENDING. Workers are
+ * really stopped (no poller on the task queue), so the outages share one timeline and its orders overlap.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PAYMENT_TIMEOUTS, STEP_TIMEOUTS } from '../../workflows/place-order';
+import { waitForOrder } from '../support/fixtures';
+import { startTestSystem, type TestSystem } from '../support/system';
+import { FaultInjector, typeErrorBug } from './support/faults';
+import { UNUSED, databasesState, sagaState, submitOrder, undoOrder } from './support/orders';
+import { aShop, type Shop } from './support/shop';
+
+let system: TestSystem;
+const faults = new FaultInjector();
+
+const STEP_BOUND_MS = seconds(STEP_TIMEOUTS.scheduleToCloseTimeout);
+const PAYMENT_BOUND_MS = seconds(PAYMENT_TIMEOUTS.scheduleToCloseTimeout);
+
+function seconds(duration: string): number {
+  const match = /^(\d+)s$/.exec(duration);
+  if (!match) throw new Error(`unexpected duration ${duration}`);
+  return Number(match[1]) * 1000;
+}
+
+interface Placed {
+  shop: Shop;
+  orderId: string;
+  placedAt: number;
+}
+
+interface Timeline {
+  itemsDownTooLong: Placed & { failedAt: number };
+  itemsBackInTime: Placed & { statusWhileDown: string };
+  activityBug: Placed;
+  paymentsDownTooLong: Placed & { failedAt: number };
+  paymentsBackInTime: Placed & { statusWhileDown: string };
+}
+
+let timeline: Promise<Timeline>;
+
+async function place(shop: Shop): Promise<Placed> {
+  const placedAt = Date.now();
+  return { shop, placedAt, orderId: await submitOrder(system, shop.customer, shop.standardLines()) };
+}
+
+async function statusOf(placed: Placed): Promise<string> {
+  return (await system.services.orders.getOrder(placed.orderId))!.status;
+}
+
+/**
+ * Items worker down for a bit more than the step bound: one order placed at the start fails, one placed late
+ * in the outage resumes; meanwhile an order whose coupon activity has a bug runs out its bound. Then the
+ * payments worker is down for a bit more than the payment bound, with the same two kinds of orders.
+ */
+async function runOutages(): Promise<Timeline> {
+  const shops = await Promise.all([1, 2, 3, 4, 5].map(() => aShop(system)));
+  const [downTooLong, backInTime, buggy, paymentTooLong, paymentInTime] = shops as [Shop, Shop, Shop, Shop, Shop];
+  faults.inject(buggy.customer.id, 'redeemCoupons', typeErrorBug());
+
+  await system.stopWorker('item');
+  const first = await place(downTooLong);
+  // Placed so that its reservation waits less than the bound: only the coupon bug can fail it.
+  await sleep(10_000);
+  const bug = await place(buggy);
+  await sleep(STEP_BOUND_MS - 17_000);
+  const late = await place(backInTime);
+  const failed = await waitForOrder(system, downTooLong.customer.token, first.orderId, ['FAILED'], STEP_BOUND_MS);
+  const failedAt = Date.now();
+  const lateStatus = await statusOf(late);
+  await system.startWorker('item');
+  await Promise.all([first, late].map((placed) => waitForOrder(system, placed.shop.customer.token, placed.orderId)));
+  expect(failed.failureReason).toBe('SERVICE_UNAVAILABLE');
+
+  await system.stopWorker('payment');
+  const charge = await place(paymentTooLong);
+  await sleep(PAYMENT_BOUND_MS / 2);
+  const lateCharge = await place(paymentInTime);
+  await waitForOrder(system, paymentTooLong.customer.token, charge.orderId, ['FAILED'], PAYMENT_BOUND_MS + 10_000);
+  const paymentFailedAt = Date.now();
+  const lateChargeStatus = await statusOf(lateCharge);
+  await system.startWorker('payment');
+  await Promise.all(
+    [charge, lateCharge, bug].map((placed) => waitForOrder(system, placed.shop.customer.token, placed.orderId)),
+  );
+
+  return {
+    itemsDownTooLong: { ...first, failedAt },
+    itemsBackInTime: { ...late, statusWhileDown: lateStatus },
+    activityBug: bug,
+    paymentsDownTooLong: { ...charge, failedAt: paymentFailedAt },
+    paymentsBackInTime: { ...lateCharge, statusWhileDown: lateChargeStatus },
+  };
+}
+
+beforeAll(async () => {
+  system = await startTestSystem({ activityOverrides: faults.overrides() });
+  faults.use(system.services.orders);
+  timeline = runOutages();
+  timeline.catch(() => undefined); // reported by the tests
+});
+
+afterAll(async () => {
+  await timeline?.catch(() => undefined);
+  await system?.stop();
+});
+
+const TIMELINE_MS = 120_000;
+
+test(
+  'when the item worker is down longer than the step bound, then the order fails with SERVICE_UNAVAILABLE and is undone once the worker is back',
+  async () => {
+    const { itemsDownTooLong: placed } = await timeline;
+    const { shop, orderId } = placed;
+    expect(placed.failedAt - placed.placedAt).toBeGreaterThanOrEqual(STEP_BOUND_MS - 1_000);
+    expect(placed.failedAt - placed.placedAt).toBeLessThan(STEP_BOUND_MS + 10_000);
+
+    const order = await waitForOrder(system, shop.customer.token, orderId);
+    expect(order.failureDetail).toContain('items step did not finish');
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'SERVICE_UNAVAILABLE',
+        steps: { items: 'FAILED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
+        history: ['PENDING', 'FAILED', 'CANCELLED'],
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      // The reservation never ran: the undo left its marker, so the expired task can never take stock later.
+      reservation: { status: 'RELEASED', lines: {} },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: null,
+    });
+    expect(await undoOrder(system, orderId)).toEqual(['restoreCoupons', 'releaseStock']);
+    expect((await sagaState(system, orderId)).compensated).toEqual(['coupons', 'items']);
+  },
+  TIMELINE_MS,
+);
+
+test(
+  'when the item worker comes back within the step bound, then the waiting order resumes and completes',
+  async () => {
+    const { itemsBackInTime: placed } = await timeline;
+    const { shop, orderId } = placed;
+    expect(placed.statusWhileDown).toBe('PENDING');
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'COMPLETED',
+        failureReason: null,
+        steps: { items: 'SUCCEEDED', coupons: 'SUCCEEDED', payment: 'SUCCEEDED' },
+        history: ['PENDING', 'COMPLETED'],
+      },
+      stock: { [shop.shirt.id]: 4, [shop.coat.id]: 3 },
+      reservation: { status: 'RESERVED', lines: { [shop.shirt.id]: 1, [shop.coat.id]: 2 } },
+      coupons: {
+        [shop.fixed]: { usedByOrderId: orderId, used: true },
+        [shop.ratio]: { usedByOrderId: orderId, used: true },
+      },
+      redemption: { status: 'REDEEMED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: { status: 'CAPTURED', amount: shop.standardTotal },
+    });
+    expect(await undoOrder(system, orderId)).toEqual([]);
+  },
+  TIMELINE_MS,
+);
+
+test(
+  'when an activity has a bug that throws a TypeError, then the order fails with SERVICE_UNAVAILABLE within the step bound and is undone, never left PENDING',
+  async () => {
+    const { activityBug: placed } = await timeline;
+    const { shop, orderId } = placed;
+    const order = await waitForOrder(system, shop.customer.token, orderId);
+    expect(order.failureDetail).toContain('TypeError');
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'SERVICE_UNAVAILABLE',
+        steps: { items: 'COMPENSATED', coupons: 'FAILED', payment: 'NOT_STARTED' },
+        history: ['PENDING', 'FAILED', 'CANCELLED'],
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: { status: 'RELEASED', lines: { [shop.shirt.id]: 1, [shop.coat.id]: 2 } },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [] },
+      payment: null,
+    });
+    expect(await undoOrder(system, orderId)).toEqual(['restoreCoupons', 'releaseStock']);
+  },
+  TIMELINE_MS,
+);
+
+test(
+  'when the payment worker is down longer than the payment bound, then the order fails with PAYMENT_TIMEOUT and is undone once the worker is back',
+  async () => {
+    const { paymentsDownTooLong: placed } = await timeline;
+    const { shop, orderId } = placed;
+    expect(placed.failedAt - placed.placedAt).toBeGreaterThanOrEqual(PAYMENT_BOUND_MS - 1_000);
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'PAYMENT_TIMEOUT',
+        steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'FAILED' },
+        history: ['PENDING', 'FAILED', 'CANCELLED'],
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: { status: 'RELEASED', lines: { [shop.shirt.id]: 1, [shop.coat.id]: 2 } },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: { status: 'VOIDED', amount: 0 },
+    });
+    expect(await undoOrder(system, orderId)).toEqual(['refundPayment', 'restoreCoupons', 'releaseStock']);
+  },
+  TIMELINE_MS,
+);
+
+test(
+  'when the payment worker comes back within the payment bound, then the waiting order resumes and completes',
+  async () => {
+    const { paymentsBackInTime: placed } = await timeline;
+    const { shop, orderId } = placed;
+    expect(placed.statusWhileDown).toBe('PENDING');
+    expect(await databasesState(system, orderId, shop.scope)).toMatchObject({
+      order: { status: 'COMPLETED', steps: { items: 'SUCCEEDED', coupons: 'SUCCEEDED', payment: 'SUCCEEDED' } },
+      stock: { [shop.shirt.id]: 4, [shop.coat.id]: 3 },
+      coupons: { [shop.fixed]: { usedByOrderId: orderId }, [shop.ratio]: { usedByOrderId: orderId } },
+      payment: { status: 'CAPTURED', amount: shop.standardTotal },
+    });
+  },
+  TIMELINE_MS,
+);

@@ -1,0 +1,530 @@
+/**
+ * Every path of the placeOrder saga, end to end through the gateway, real workers, Temporal and PostgreSQL:
+ * each test checks the final state in every service's database and the order in which the undos ran.
+ */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { orderWorkflowId, retryCompensation } from '../../workflows/definitions';
+import { aCouponFor, aUser, request, waitForOrder } from '../support/fixtures';
+import { startTestSystem, type TestSystem } from '../support/system';
+import { FaultInjector, brokenWhile, held } from './support/faults';
+import { UNUSED, databasesState, sagaState, submitOrder, undoOrder } from './support/orders';
+import { Scenarios } from './support/scenarios';
+import { COAT_PRICE, SHIRT_PRICE, SHIRT_WITH_BOTH_COUPONS, aShop, type Shop } from './support/shop';
+
+let system: TestSystem;
+const faults = new FaultInjector();
+const scenarios = new Scenarios();
+
+beforeAll(async () => {
+  // The simulated gateway hangs longer than the payment bound (15 s) but not much longer, to free the worker.
+  system = await startTestSystem({ activityOverrides: faults.overrides(), cardGatewayHangMs: 20_000 });
+  faults.use(system.services.orders);
+  scenarios.startAll();
+});
+
+afterAll(async () => {
+  await scenarios.settled();
+  await system?.stop();
+});
+
+/** What the standard order reserves: one shirt, two coats. */
+const RESERVED_LINES = (shop: Shop) => ({ [shop.shirt.id]: 1, [shop.coat.id]: 2 });
+const CANCELLED_HISTORY = ['PENDING', 'FAILED', 'CANCELLED'];
+const COUPONS_THEN_ITEMS = ['restoreCoupons', 'releaseStock'];
+const PAYMENT_COUPONS_ITEMS = ['refundPayment', 'restoreCoupons', 'releaseStock'];
+
+/** The databases after the order failed in the coupon step: the stock went back, no coupon was touched. */
+async function expectUndoneAfterCouponFailure(shop: Shop, orderId: string, reason: string, couponIds: number[]) {
+  const order = await waitForOrder(system, shop.customer.token, orderId);
+  expect(order).toMatchObject({ status: 'CANCELLED', failureReason: reason });
+  expect(await databasesState(system, orderId, { itemIds: shop.scope.itemIds, userCouponIds: couponIds })).toEqual(
+    expect.objectContaining({
+      order: {
+        status: 'CANCELLED',
+        failureReason: reason,
+        steps: { items: 'COMPENSATED', coupons: 'FAILED', payment: 'NOT_STARTED' },
+        history: CANCELLED_HISTORY,
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: {
+        status: 'RELEASED',
+        lines: RESERVED_LINES(shop),
+      },
+      // The redemption rolled back whole; the undo then left its marker.
+      redemption: { status: 'RESTORED', userCouponIds: [] },
+      payment: null,
+    }),
+  );
+  expect(await undoOrder(system, orderId)).toEqual(COUPONS_THEN_ITEMS);
+  expect((await sagaState(system, orderId)).compensated).toEqual(['coupons', 'items']);
+}
+
+/** Places the standard order with the coupon ids replaced, for the coupon-rule scenarios. */
+async function orderWithCoupons(shop: Shop, userCouponIds: number[], discountedUnitPrice = SHIRT_PRICE) {
+  return submitOrder(system, shop.customer, shop.standardLines({ shirt: { userCouponIds, discountedUnitPrice } }));
+}
+
+scenarios.add(
+  'when every step succeeds, then the order is COMPLETED with stock taken, coupons used and the total captured',
+  async () => {
+    const shop = await aShop(system);
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+
+    const order = await waitForOrder(system, shop.customer.token, orderId);
+    expect(order).toMatchObject({ status: 'COMPLETED', totalPrice: shop.standardTotal });
+    expect(order.failureReason).toBeUndefined();
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'COMPLETED',
+        failureReason: null,
+        steps: { items: 'SUCCEEDED', coupons: 'SUCCEEDED', payment: 'SUCCEEDED' },
+        history: ['PENDING', 'COMPLETED'],
+      },
+      stock: { [shop.shirt.id]: 4, [shop.coat.id]: 3 },
+      reservation: {
+        status: 'RESERVED',
+        lines: RESERVED_LINES(shop),
+      },
+      coupons: {
+        [shop.fixed]: { usedByOrderId: orderId, used: true },
+        [shop.ratio]: { usedByOrderId: orderId, used: true },
+      },
+      redemption: { status: 'REDEEMED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: { status: 'CAPTURED', amount: SHIRT_WITH_BOTH_COUPONS + 2 * COAT_PRICE },
+    });
+    expect(await undoOrder(system, orderId)).toEqual([]);
+    expect((await sagaState(system, orderId)).compensated).toEqual([]);
+
+    const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
+    expect(cancel.status).toBe(409);
+  },
+);
+
+scenarios.add(
+  'when a line asks for more than the stock, then the order is CANCELLED with OUT_OF_STOCK and its coupons restored',
+  async () => {
+    const shop = await aShop(system, { coatStock: 1 });
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+
+    expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+      status: 'CANCELLED',
+      failureReason: 'OUT_OF_STOCK',
+    });
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'OUT_OF_STOCK',
+        steps: { items: 'FAILED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
+        history: CANCELLED_HISTORY,
+      },
+      // Nothing was reserved: the shirt line rolled back with the coat line.
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 1 },
+      reservation: { status: 'RELEASED', lines: {} },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: null,
+    });
+    expect(await undoOrder(system, orderId)).toEqual(COUPONS_THEN_ITEMS);
+    expect((await sagaState(system, orderId)).compensated).toEqual(['coupons', 'items']);
+  },
+);
+
+scenarios.add(
+  'when the client sends a unit price other than the current price, then the order is CANCELLED with PRICE_MISMATCH',
+  async () => {
+    const shop = await aShop(system);
+    // Tampered consistently: 9000 - 1000 = 8000, minus 10% = 7200, so only the item service can notice.
+    const orderId = await submitOrder(
+      system,
+      shop.customer,
+      shop.standardLines({ shirt: { unitPrice: 9_000, discountedUnitPrice: 7_200 } }),
+    );
+
+    expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+      status: 'CANCELLED',
+      failureReason: 'PRICE_MISMATCH',
+    });
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'PRICE_MISMATCH',
+        steps: { items: 'FAILED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
+        history: CANCELLED_HISTORY,
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: { status: 'RELEASED', lines: {} },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: null,
+    });
+    expect(await undoOrder(system, orderId)).toEqual(COUPONS_THEN_ITEMS);
+  },
+);
+
+scenarios.add('when an item does not exist, then the order is CANCELLED with ITEM_NOT_FOUND', async () => {
+  const shop = await aShop(system);
+  const orderId = await submitOrder(system, shop.customer, shop.standardLines({ coat: { itemId: 2_000_000_000 } }));
+
+  expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+    status: 'CANCELLED',
+    failureReason: 'ITEM_NOT_FOUND',
+  });
+  expect(await databasesState(system, orderId, shop.scope)).toEqual({
+    order: {
+      status: 'CANCELLED',
+      failureReason: 'ITEM_NOT_FOUND',
+      steps: { items: 'FAILED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
+      history: CANCELLED_HISTORY,
+    },
+    stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+    reservation: { status: 'RELEASED', lines: {} },
+    coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+    redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+    payment: null,
+  });
+  expect(await undoOrder(system, orderId)).toEqual(COUPONS_THEN_ITEMS);
+});
+
+scenarios.add(
+  'when a coupon does not exist, then the order is CANCELLED with COUPON_NOT_FOUND and the stock released',
+  async () => {
+    const shop = await aShop(system);
+    const orderId = await orderWithCoupons(shop, [2_000_000_000]);
+    await expectUndoneAfterCouponFailure(shop, orderId, 'COUPON_NOT_FOUND', []);
+  },
+);
+
+scenarios.add(
+  'when a coupon belongs to another customer, then the order is CANCELLED with COUPON_NOT_OWNED and that coupon stays unused',
+  async () => {
+    const shop = await aShop(system);
+    const someoneElse = await aUser(system);
+    const theirs = await aCouponFor(system, someoneElse.id, { type: 'FIXED', discountAmount: 1_000 });
+    const orderId = await orderWithCoupons(shop, [theirs], SHIRT_PRICE - 1_000);
+    await expectUndoneAfterCouponFailure(shop, orderId, 'COUPON_NOT_OWNED', [theirs]);
+    expect((await databasesState(system, orderId, { userCouponIds: [theirs] })).coupons).toEqual({ [theirs]: UNUSED });
+  },
+);
+
+scenarios.add(
+  'when a coupon was used by an earlier order, then the order is CANCELLED with COUPON_ALREADY_USED and the coupon stays with the earlier order',
+  async () => {
+    const shop = await aShop(system, { shirtStock: 6 });
+    const first = await submitOrder(system, shop.customer, [
+      {
+        itemId: shop.shirt.id,
+        quantity: 1,
+        unitPrice: SHIRT_PRICE,
+        discountedUnitPrice: 9_000,
+        userCouponIds: [shop.fixed],
+      },
+    ]);
+    expect((await waitForOrder(system, shop.customer.token, first)).status).toBe('COMPLETED');
+
+    const second = await orderWithCoupons(shop, [shop.fixed], SHIRT_PRICE - 1_000);
+    await expectUndoneAfterCouponFailure(shop, second, 'COUPON_ALREADY_USED', [shop.fixed]);
+    expect((await databasesState(system, second, { userCouponIds: [shop.fixed] })).coupons).toEqual({
+      [shop.fixed]: { usedByOrderId: first, used: true },
+    });
+  },
+);
+
+for (const [when, validity] of [
+  ['has expired', { validFrom: new Date(Date.now() - 10 * 86_400_000), validUntil: new Date(Date.now() - 86_400_000) }],
+  [
+    'is not valid yet',
+    { validFrom: new Date(Date.now() + 86_400_000), validUntil: new Date(Date.now() + 10 * 86_400_000) },
+  ],
+] as const) {
+  scenarios.add(`when a coupon ${when}, then the order is CANCELLED with COUPON_EXPIRED`, async () => {
+    const shop = await aShop(system);
+    const coupon = await aCouponFor(system, shop.customer.id, { type: 'RATIO', discountPercent: 10, ...validity });
+    const orderId = await orderWithCoupons(shop, [coupon], 9_000);
+    await expectUndoneAfterCouponFailure(shop, orderId, 'COUPON_EXPIRED', [coupon]);
+    expect((await databasesState(system, orderId, { userCouponIds: [coupon] })).coupons).toEqual({ [coupon]: UNUSED });
+  });
+}
+
+scenarios.add(
+  'when a fixed coupon takes more than half of the price, then the order is CANCELLED with COUPON_POLICY_VIOLATION',
+  async () => {
+    const shop = await aShop(system);
+    const tooBig = await aCouponFor(system, shop.customer.id, { type: 'FIXED', discountAmount: 5_001 });
+    const orderId = await orderWithCoupons(shop, [tooBig], SHIRT_PRICE - 5_001);
+    await expectUndoneAfterCouponFailure(shop, orderId, 'COUPON_POLICY_VIOLATION', [tooBig]);
+    expect((await databasesState(system, orderId, { userCouponIds: [tooBig] })).coupons).toEqual({ [tooBig]: UNUSED });
+  },
+);
+
+scenarios.add(
+  'when the client claims a discounted price the coupons do not give, then the order is CANCELLED with DISCOUNT_MISMATCH',
+  async () => {
+    const shop = await aShop(system);
+    // RATIO before FIXED would give 10000 * 0.9 - 1000 = 8000; the rules say 8100.
+    const orderId = await orderWithCoupons(shop, [shop.ratio, shop.fixed], 8_000);
+    await expectUndoneAfterCouponFailure(shop, orderId, 'DISCOUNT_MISMATCH', shop.scope.userCouponIds);
+    expect((await databasesState(system, orderId, shop.scope)).coupons).toEqual({
+      [shop.fixed]: UNUSED,
+      [shop.ratio]: UNUSED,
+    });
+  },
+);
+
+scenarios.add(
+  'when the card is declined, then the order is CANCELLED with PAYMENT_DECLINED after undoing payment, coupons, then items',
+  async () => {
+    const shop = await aShop(system);
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines(), 'tok_declined');
+
+    expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+      status: 'CANCELLED',
+      failureReason: 'PAYMENT_DECLINED',
+    });
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'PAYMENT_DECLINED',
+        steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'FAILED' },
+        history: CANCELLED_HISTORY,
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: {
+        status: 'RELEASED',
+        lines: RESERVED_LINES(shop),
+      },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: { status: 'DECLINED', amount: shop.standardTotal },
+    });
+    expect(await undoOrder(system, orderId)).toEqual(PAYMENT_COUPONS_ITEMS);
+    expect((await sagaState(system, orderId)).compensated).toEqual(['payment', 'coupons', 'items']);
+  },
+);
+
+scenarios.add(
+  'when the card gateway hangs past the payment bound, then the order is CANCELLED with PAYMENT_TIMEOUT and a late charge is refused',
+  async () => {
+    const shop = await aShop(system);
+    const started = Date.now();
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines(), 'tok_timeout');
+
+    expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+      status: 'CANCELLED',
+      failureReason: 'PAYMENT_TIMEOUT',
+    });
+    expect(Date.now() - started).toBeLessThan(25_000);
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'PAYMENT_TIMEOUT',
+        steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'FAILED' },
+        history: CANCELLED_HISTORY,
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: {
+        status: 'RELEASED',
+        lines: RESERVED_LINES(shop),
+      },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      // No charge went through: the refund left its VOIDED marker, which refuses a charge that answers late.
+      payment: { status: 'VOIDED', amount: 0 },
+    });
+    expect(await undoOrder(system, orderId)).toEqual(PAYMENT_COUPONS_ITEMS);
+    expect((await sagaState(system, orderId)).compensated).toEqual(['payment', 'coupons', 'items']);
+  },
+);
+
+scenarios.add(
+  'when the card gateway fails every attempt until the payment bound, then the order is CANCELLED with PAYMENT_TIMEOUT',
+  async () => {
+    const shop = await aShop(system);
+    faults.inject(shop.customer.id, 'chargePayment', async () => {
+      throw new Error('the card gateway did not answer');
+    });
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+
+    const order = await waitForOrder(system, shop.customer.token, orderId);
+    expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'PAYMENT_TIMEOUT' });
+    expect(order.failureDetail).toContain('the card gateway did not answer');
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'PAYMENT_TIMEOUT',
+        steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'FAILED' },
+        history: CANCELLED_HISTORY,
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: { status: 'RELEASED', lines: RESERVED_LINES(shop) },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: { status: 'VOIDED', amount: 0 },
+    });
+    expect(await undoOrder(system, orderId)).toEqual(PAYMENT_COUPONS_ITEMS);
+  },
+);
+
+scenarios.add(
+  'when the customer cancels while stock is being reserved, then the order is CANCELLED with CANCELLED_BY_CUSTOMER and stock and coupons restored',
+  async () => {
+    const shop = await aShop(system);
+    const reservation = held();
+    faults.inject(shop.customer.id, 'reserveStock', reservation.fault);
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+    try {
+      await reservation.entered;
+      // Not COMPENSATION_FAILED: the operator's update is refused.
+      await expect(
+        system.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(retryCompensation),
+      ).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+
+      const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
+      expect(cancel.status).toBe(202);
+      expect((await sagaState(system, orderId)).cancelRequested).toBe(true);
+    } finally {
+      reservation.release();
+    }
+
+    expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+      status: 'CANCELLED',
+      failureReason: 'CANCELLED_BY_CUSTOMER',
+    });
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'CANCELLED_BY_CUSTOMER',
+        steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
+        history: CANCELLED_HISTORY,
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: {
+        status: 'RELEASED',
+        lines: RESERVED_LINES(shop),
+      },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: null,
+    });
+    expect(await undoOrder(system, orderId)).toEqual(COUPONS_THEN_ITEMS);
+    expect((await sagaState(system, orderId)).compensated).toEqual(['coupons', 'items']);
+
+    const again = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
+    expect(again.status).toBe(409);
+  },
+);
+
+scenarios.add(
+  'when releasing stock keeps failing, then the order is COMPENSATION_FAILED with the reason until an operator retries it, then CANCELLED',
+  async () => {
+    const shop = await aShop(system);
+    const itemDatabase = { broken: true, attempts: 0 };
+    faults.inject(shop.customer.id, 'releaseStock', brokenWhile(itemDatabase, 'item database unreachable'));
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines(), 'tok_declined');
+
+    const stuck = await waitForOrder(system, shop.customer.token, orderId, ['COMPENSATION_FAILED']);
+    expect(stuck).toMatchObject({
+      status: 'COMPENSATION_FAILED',
+      failureReason: 'PAYMENT_DECLINED',
+      steps: { items: 'COMPENSATION_FAILED', coupons: 'COMPENSATED', payment: 'FAILED' },
+    });
+    expect(stuck.failureDetail).toContain('undo of items failed');
+    expect(stuck.failureDetail).toContain('item database unreachable');
+    expect(itemDatabase.attempts).toBe(4);
+    // The coupons are back; the stock is still held, and nothing pretends otherwise.
+    expect(await databasesState(system, orderId, shop.scope)).toMatchObject({
+      stock: { [shop.shirt.id]: 4, [shop.coat.id]: 3 },
+      reservation: { status: 'RESERVED' },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      payment: { status: 'DECLINED' },
+    });
+    const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
+    expect(cancel.status).toBe(409);
+
+    itemDatabase.broken = false;
+    await system.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(retryCompensation);
+
+    expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+      status: 'CANCELLED',
+      failureReason: 'PAYMENT_DECLINED',
+    });
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'PAYMENT_DECLINED',
+        steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'FAILED' },
+        history: ['PENDING', 'FAILED', 'COMPENSATION_FAILED', 'FAILED', 'CANCELLED'],
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: {
+        status: 'RELEASED',
+        lines: RESERVED_LINES(shop),
+      },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: { status: 'DECLINED', amount: shop.standardTotal },
+    });
+    expect(await undoOrder(system, orderId)).toEqual([...PAYMENT_COUPONS_ITEMS, 'releaseStock']);
+    expect((await sagaState(system, orderId)).compensated).toEqual(['payment', 'coupons', 'items']);
+  },
+);
+
+scenarios.add(
+  'when the customer cancels during the charge and the refund keeps failing, then the order is COMPENSATION_FAILED until an operator retries it, then refunded and CANCELLED',
+  async () => {
+    const shop = await aShop(system);
+    const charge = held();
+    const paymentDatabase = { broken: true, attempts: 0 };
+    faults.inject(shop.customer.id, 'chargePayment', charge.fault);
+    faults.inject(shop.customer.id, 'refundPayment', brokenWhile(paymentDatabase, 'payment database unreachable'));
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+    try {
+      await charge.entered;
+      const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
+      expect(cancel.status).toBe(202);
+    } finally {
+      charge.release();
+    }
+
+    const stuck = await waitForOrder(system, shop.customer.token, orderId, ['COMPENSATION_FAILED']);
+    expect(stuck).toMatchObject({
+      status: 'COMPENSATION_FAILED',
+      failureReason: 'CANCELLED_BY_CUSTOMER',
+      steps: { items: 'SUCCEEDED', coupons: 'SUCCEEDED', payment: 'COMPENSATION_FAILED' },
+    });
+    expect(stuck.failureDetail).toContain('undo of payment failed');
+    // The charge went through and could not be refunded yet: nothing after it was undone either.
+    expect(await databasesState(system, orderId, shop.scope)).toMatchObject({
+      stock: { [shop.shirt.id]: 4, [shop.coat.id]: 3 },
+      coupons: { [shop.fixed]: { usedByOrderId: orderId }, [shop.ratio]: { usedByOrderId: orderId } },
+      payment: { status: 'CAPTURED', amount: shop.standardTotal },
+    });
+
+    paymentDatabase.broken = false;
+    await system.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(retryCompensation);
+
+    expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+      status: 'CANCELLED',
+      failureReason: 'CANCELLED_BY_CUSTOMER',
+    });
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'CANCELLED_BY_CUSTOMER',
+        steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'COMPENSATED' },
+        history: ['PENDING', 'FAILED', 'COMPENSATION_FAILED', 'FAILED', 'CANCELLED'],
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: {
+        status: 'RELEASED',
+        lines: RESERVED_LINES(shop),
+      },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: { status: 'REFUNDED', amount: shop.standardTotal },
+    });
+    expect(await undoOrder(system, orderId)).toEqual(['refundPayment', ...PAYMENT_COUPONS_ITEMS]);
+    expect((await sagaState(system, orderId)).compensated).toEqual(['payment', 'coupons', 'items']);
+  },
+);
+
+scenarios.defineTests(60_000);
