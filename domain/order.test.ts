@@ -1,0 +1,73 @@
+/** The line rules of an order and its total. */
+import { findLineRuleViolations, orderTotal, type OrderLineInput } from './order';
+
+function aLine(overrides: Partial<OrderLineInput> = {}): OrderLineInput {
+  return { itemId: 1, quantity: 1, unitPrice: 10_000, discountedUnitPrice: 10_000, userCouponIds: [], ...overrides };
+}
+
+const codes = (lines: OrderLineInput[]) => findLineRuleViolations(lines).map(({ line, code }) => ({ line, code }));
+
+describe('findLineRuleViolations', () => {
+  test('when lines have distinct items, coupons only on single units and at most two each, then there is no violation', () => {
+    expect(
+      findLineRuleViolations([
+        aLine({ itemId: 1, userCouponIds: [10, 11] }),
+        aLine({ itemId: 2, quantity: 3 }),
+        aLine({ itemId: 3, userCouponIds: [12] }),
+      ]),
+    ).toEqual([]);
+  });
+
+  test('when lines use no coupon at all, then there is no coupon violation (the original rejected them)', () => {
+    expect(findLineRuleViolations([aLine({ quantity: 5 }), aLine({ itemId: 2, quantity: 2 })])).toEqual([]);
+  });
+
+  test('when an item appears on two lines, then the second line is a DUPLICATE_ITEM', () => {
+    expect(codes([aLine({ itemId: 7 }), aLine({ itemId: 7 })])).toEqual([{ line: 1, code: 'DUPLICATE_ITEM' }]);
+  });
+
+  test('when a line uses three coupons, then it is TOO_MANY_COUPONS', () => {
+    expect(codes([aLine({ userCouponIds: [1, 2, 3] })])).toEqual([{ line: 0, code: 'TOO_MANY_COUPONS' }]);
+  });
+
+  test('when a line with a coupon has quantity 2, then it is COUPON_NEEDS_SINGLE_UNIT', () => {
+    expect(codes([aLine({ quantity: 2, userCouponIds: [1] })])).toEqual([
+      { line: 0, code: 'COUPON_NEEDS_SINGLE_UNIT' },
+    ]);
+  });
+
+  test('when a coupon appears on two lines, then the second line is COUPON_ON_SEVERAL_LINES', () => {
+    expect(codes([aLine({ itemId: 1, userCouponIds: [5] }), aLine({ itemId: 2, userCouponIds: [5] })])).toEqual([
+      { line: 1, code: 'COUPON_ON_SEVERAL_LINES' },
+    ]);
+  });
+
+  test('when a coupon is listed twice on one line, then it is COUPON_ON_SEVERAL_LINES', () => {
+    expect(codes([aLine({ userCouponIds: [5, 5] })])).toEqual([{ line: 0, code: 'COUPON_ON_SEVERAL_LINES' }]);
+  });
+
+  test('when several rules are broken, then each violation names its line and field', () => {
+    expect(
+      findLineRuleViolations([aLine({ itemId: 1 }), aLine({ itemId: 1, quantity: 2, userCouponIds: [1, 2, 3] })]),
+    ).toEqual([
+      expect.objectContaining({ line: 1, field: 'itemId', code: 'DUPLICATE_ITEM' }),
+      expect.objectContaining({ line: 1, field: 'userCouponIds', code: 'TOO_MANY_COUPONS' }),
+      expect.objectContaining({ line: 1, field: 'quantity', code: 'COUPON_NEEDS_SINGLE_UNIT' }),
+    ]);
+  });
+});
+
+describe('orderTotal', () => {
+  test('when lines have discounted prices and quantities, then the total is the sum of discounted price times quantity', () => {
+    expect(
+      orderTotal([
+        aLine({ unitPrice: 49_800, discountedUnitPrice: 39_780 }),
+        aLine({ itemId: 4, quantity: 2, unitPrice: 245_000, discountedUnitPrice: 245_000 }),
+      ]),
+    ).toBe(39_780 + 2 * 245_000);
+  });
+
+  test('when there are no lines, then the total is 0', () => {
+    expect(orderTotal([])).toBe(0);
+  });
+});
