@@ -8,6 +8,12 @@ import { IdParams, ProblemSchema, defineRoute, type RouteContext } from '../http
 import { HttpProblem } from '../problem';
 import { CouponSchema, IdSchema, MoneySchema, UserCouponSchema } from './schemas';
 
+/** An ISO 8601 date-time with a zone (`Z` or an offset), e.g. `2030-01-01T00:00:00Z`. */
+const Timestamp = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value))
+  .openapi({ example: '2030-01-01T00:00:00Z' });
+
 const NewCoupon = z
   .discriminatedUnion('type', [
     z
@@ -15,8 +21,8 @@ const NewCoupon = z
         name: z.string().trim().min(1).max(200),
         type: z.literal('FIXED'),
         discountAmount: MoneySchema,
-        validFrom: z.coerce.date().optional(),
-        validUntil: z.coerce.date().optional(),
+        validFrom: Timestamp.optional(),
+        validUntil: Timestamp.optional(),
       })
       .strict(),
     z
@@ -24,8 +30,8 @@ const NewCoupon = z
         name: z.string().trim().min(1).max(200),
         type: z.literal('RATIO'),
         discountPercent: z.number().int().min(MIN_DISCOUNT_PERCENT).max(MAX_DISCOUNT_PERCENT),
-        validFrom: z.coerce.date().optional(),
-        validUntil: z.coerce.date().optional(),
+        validFrom: Timestamp.optional(),
+        validUntil: Timestamp.optional(),
       })
       .strict(),
   ])

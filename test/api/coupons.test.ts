@@ -83,6 +83,16 @@ describe('POST /coupons', () => {
     expectProblem(mixed, 400, 'VALIDATION_FAILED');
   });
 
+  test('when a period bound is not an ISO date-time with a zone, then 400 naming it', async () => {
+    const response = await request(system, 'POST', '/coupons', {
+      token: admin.token,
+      body: { name: 'vague', type: 'FIXED', discountAmount: 100, validFrom: null, validUntil: 'next month' },
+    });
+
+    expectProblem(response, 400, 'VALIDATION_FAILED');
+    expect(fieldPaths(response).sort()).toEqual(['body.validFrom', 'body.validUntil']);
+  });
+
   test('when the period ends before it starts, then 422', async () => {
     const response = await request(system, 'POST', '/coupons', {
       token: admin.token,
