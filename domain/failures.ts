@@ -23,7 +23,13 @@ export type FailureReason = (typeof FailureReason)[keyof typeof FailureReason];
  */
 export const SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE';
 
-export type OrderFailureReason = FailureReason | typeof SERVICE_UNAVAILABLE;
+/**
+ * Set when the order's workflow itself was cancelled through Temporal (an operator's action in the Web UI or
+ * CLI, not the customer's cancel). Like SERVICE_UNAVAILABLE, outside the contract's customer-facing codes.
+ */
+export const CANCELLED_BY_OPERATOR = 'CANCELLED_BY_OPERATOR';
+
+export type OrderFailureReason = FailureReason | typeof SERVICE_UNAVAILABLE | typeof CANCELLED_BY_OPERATOR;
 
 const failureReasons = new Set<string>(Object.values(FailureReason));
 

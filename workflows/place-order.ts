@@ -9,6 +9,7 @@ import {
   CancellationScope,
   TimeoutFailure,
   condition,
+  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -21,7 +22,13 @@ import type { createCouponActivities } from '../activities/coupon';
 import type { createItemActivities } from '../activities/item';
 import type { createOrderActivities } from '../activities/order';
 import type { createPaymentActivities } from '../activities/payment';
-import { FailureReason, SERVICE_UNAVAILABLE, isFailureReason, type OrderFailureReason } from '../domain/failures';
+import {
+  CANCELLED_BY_OPERATOR,
+  FailureReason,
+  SERVICE_UNAVAILABLE,
+  isFailureReason,
+  type OrderFailureReason,
+} from '../domain/failures';
 import { orderTotal, type OrderStatus, type StepName, type StepStatus } from '../domain/order';
 import {
   OrderSearchAttributes,
@@ -233,7 +240,8 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
     completing = true;
 
     setCurrentDetails('Completed');
-    await record('COMPLETED');
+    // Once completing, a cancel of the workflow itself must not interrupt the recording of a paid order.
+    await CancellationScope.nonCancellable(() => record('COMPLETED'));
     log.info('order completed', { orderId: input.orderId, total });
     return { status: 'COMPLETED', failureReason: null };
   } catch (error) {
@@ -246,10 +254,14 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
       detail: failure.detail,
     });
     setCurrentDetails(`Failed (${failure.reason}); undoing`);
-    await record('FAILED');
-    await CancellationScope.nonCancellable(() => compensate());
-    setCurrentDetails(`Cancelled (${failure.reason})`);
-    await record('CANCELLED');
+    // Non-cancellable as a whole: when the workflow itself is cancelled (Temporal UI, CLI), the order must still
+    // be recorded FAILED, undone and recorded CANCELLED, not left PENDING with its stock, coupons and charge.
+    await CancellationScope.nonCancellable(async () => {
+      await record('FAILED');
+      await compensate();
+      setCurrentDetails(`Cancelled (${failure.reason})`);
+      await record('CANCELLED');
+    });
     return { status: 'CANCELLED', failureReason: failure.reason };
   }
 
@@ -284,6 +296,9 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
 
 function toStepFailure(step: StepName | 'saga', error: unknown): StepFailure {
   if (error instanceof StepFailure) return error;
+  if (isCancellation(error)) {
+    return new StepFailure(step, CANCELLED_BY_OPERATOR, 'the order workflow was cancelled through Temporal');
+  }
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure && isFailureReason(cause.type)) {
     return new StepFailure(step, cause.type, cause.message);

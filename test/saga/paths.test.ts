@@ -2,6 +2,7 @@
  * Every path of the placeOrder saga, end to end through the gateway, real workers, Temporal and PostgreSQL:
  * each test checks the final state in every service's database and the order in which the undos ran.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, request, waitForOrder } from '../support/fixtures';
@@ -410,6 +411,39 @@ scenarios.add(
 
     const again = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
     expect(again.status).toBe(409);
+  },
+);
+
+scenarios.add(
+  'when an operator cancels the workflow through Temporal while a step runs, then the order is still undone and ends CANCELLED, not PENDING',
+  async () => {
+    const shop = await aShop(system);
+    const reservation = held();
+    faults.inject(shop.customer.id, 'reserveStock', reservation.fault);
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+    try {
+      await reservation.entered;
+      await system.client.workflow.getHandle(orderWorkflowId(orderId)).cancel();
+      await waitForOrder(system, shop.customer.token, orderId, ['FAILED', 'CANCELLED']);
+    } finally {
+      // The reservation answers only now, after its undo may have run: it must not take stock either way.
+      reservation.release();
+    }
+
+    expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+      status: 'CANCELLED',
+      failureReason: 'CANCELLED_BY_OPERATOR',
+    });
+    await sleep(500); // lets the released reservation reach the database, to prove it is refused
+    expect(await databasesState(system, orderId, shop.scope)).toMatchObject({
+      order: { status: 'CANCELLED', history: CANCELLED_HISTORY, steps: { payment: 'NOT_STARTED' } },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: { status: 'RELEASED' },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED' },
+      payment: null,
+    });
+    expect(await undoOrder(system, orderId)).toEqual(COUPONS_THEN_ITEMS);
   },
 );
 
