@@ -7,7 +7,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, request, waitForOrder } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
-import { FaultInjector, brokenWhile, held } from './support/faults';
+import { FaultInjector, answerLost, brokenWhile, held } from './support/faults';
 import { UNUSED, databasesState, sagaState, submitOrder, undoOrder } from './support/orders';
 import { Scenarios } from './support/scenarios';
 import { COAT_PRICE, SHIRT_PRICE, SHIRT_WITH_BOTH_COUPONS, aShop, type Shop } from './support/shop';
@@ -360,6 +360,62 @@ scenarios.add(
       coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
       redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
       payment: { status: 'VOIDED', amount: 0 },
+    });
+    expect(await undoOrder(system, orderId)).toEqual(PAYMENT_COUPONS_ITEMS);
+  },
+);
+
+scenarios.add(
+  'when the stock is reserved but every answer is lost until the step bound, then the order fails with SERVICE_UNAVAILABLE and the reservation is undone',
+  async () => {
+    const shop = await aShop(system);
+    faults.inject(shop.customer.id, 'reserveStock', answerLost());
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+
+    const order = await waitForOrder(system, shop.customer.token, orderId);
+    expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'SERVICE_UNAVAILABLE' });
+    expect(order.failureDetail).toContain('connection lost before the answer');
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'SERVICE_UNAVAILABLE',
+        // The step failed as far as the saga could tell, yet its undo found a reservation and gave it back.
+        steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
+        history: CANCELLED_HISTORY,
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: { status: 'RELEASED', lines: RESERVED_LINES(shop) },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: null,
+    });
+    expect(await undoOrder(system, orderId)).toEqual(COUPONS_THEN_ITEMS);
+  },
+);
+
+scenarios.add(
+  'when the card is charged but every answer is lost until the payment bound, then the order fails with PAYMENT_TIMEOUT and the charge is refunded',
+  async () => {
+    const shop = await aShop(system);
+    faults.inject(shop.customer.id, 'chargePayment', answerLost());
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+
+    expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+      status: 'CANCELLED',
+      failureReason: 'PAYMENT_TIMEOUT',
+    });
+    expect(await databasesState(system, orderId, shop.scope)).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'PAYMENT_TIMEOUT',
+        steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'COMPENSATED' },
+        history: CANCELLED_HISTORY,
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: { status: 'RELEASED', lines: RESERVED_LINES(shop) },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
+      payment: { status: 'REFUNDED', amount: shop.standardTotal },
     });
     expect(await undoOrder(system, orderId)).toEqual(PAYMENT_COUPONS_ITEMS);
   },

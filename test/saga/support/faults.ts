@@ -83,6 +83,14 @@ export function brokenWhile(control: { broken: boolean; attempts: number }, mess
   };
 }
 
+/** A fault where the activity takes effect but its answer never reaches the workflow (every attempt). */
+export function answerLost(): Fault {
+  return async (_input, real) => {
+    await real();
+    throw new Error('connection lost before the answer was sent');
+  };
+}
+
 /** A fault that is a bug in the activity: it always throws a TypeError. */
 export function typeErrorBug(): Fault {
   return async () => {
