@@ -553,6 +553,9 @@ scenarios.add(
       redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
       payment: { status: 'DECLINED', amount: shop.standardTotal },
     });
+    const history = (await waitForOrder(system, shop.customer.token, orderId)).history;
+    const times = history.map((change) => Date.parse(change.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(await undoOrder(system, orderId)).toEqual([...PAYMENT_COUPONS_ITEMS, 'releaseStock']);
     expect((await sagaState(system, orderId)).compensated).toEqual(['payment', 'coupons', 'items']);
   },
