@@ -225,9 +225,12 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
         coupons.redeemCoupons({ orderId: input.orderId, customerId: input.customerId, lines: input.lines }),
       ),
     ]);
-    for (const outcome of settled) {
-      if (outcome.status === 'rejected') throw outcome.reason;
-    }
+    const failures = settled.flatMap((outcome) =>
+      outcome.status === 'rejected' ? [outcome.reason as StepFailure] : [],
+    );
+    // A business rejection says more to the customer than the other step's outage.
+    const failure = failures.find((found) => isFailureReason(found.reason)) ?? failures[0];
+    if (failure) throw failure;
     await record();
     stopIfCancelled();
 

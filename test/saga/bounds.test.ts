@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PAYMENT_TIMEOUTS, STEP_TIMEOUTS } from '../../workflows/place-order';
-import { waitForOrder } from '../support/fixtures';
+import { aCouponFor, waitForOrder } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { FaultInjector, typeErrorBug } from './support/faults';
 import { UNUSED, databasesState, sagaState, submitOrder, undoOrder } from './support/orders';
@@ -33,15 +33,16 @@ interface Timeline {
   itemsDownTooLong: Placed & { failedAt: number };
   itemsBackInTime: Placed & { statusWhileDown: string };
   activityBug: Placed;
+  outageAndCouponRule: Placed & { expiredCoupon: number };
   paymentsDownTooLong: Placed & { failedAt: number };
   paymentsBackInTime: Placed & { statusWhileDown: string };
 }
 
 let timeline: Promise<Timeline>;
 
-async function place(shop: Shop): Promise<Placed> {
+async function place(shop: Shop, lines = shop.standardLines()): Promise<Placed> {
   const placedAt = Date.now();
-  return { shop, placedAt, orderId: await submitOrder(system, shop.customer, shop.standardLines()) };
+  return { shop, placedAt, orderId: await submitOrder(system, shop.customer, lines) };
 }
 
 async function statusOf(placed: Placed): Promise<string> {
@@ -54,12 +55,30 @@ async function statusOf(placed: Placed): Promise<string> {
  * payments worker is down for a bit more than the payment bound, with the same two kinds of orders.
  */
 async function runOutages(): Promise<Timeline> {
-  const shops = await Promise.all([1, 2, 3, 4, 5].map(() => aShop(system)));
-  const [downTooLong, backInTime, buggy, paymentTooLong, paymentInTime] = shops as [Shop, Shop, Shop, Shop, Shop];
+  const shops = await Promise.all([1, 2, 3, 4, 5, 6].map(() => aShop(system)));
+  const [downTooLong, backInTime, buggy, paymentTooLong, paymentInTime, couponRule] = shops as [
+    Shop,
+    Shop,
+    Shop,
+    Shop,
+    Shop,
+    Shop,
+  ];
   faults.inject(buggy.customer.id, 'redeemCoupons', typeErrorBug());
+
+  const expiredCoupon = await aCouponFor(system, couponRule.customer.id, {
+    type: 'RATIO',
+    discountPercent: 10,
+    validFrom: new Date(Date.now() - 10 * 86_400_000),
+    validUntil: new Date(Date.now() - 86_400_000),
+  });
 
   await system.stopWorker('item');
   const first = await place(downTooLong);
+  const ruleBroken = await place(
+    couponRule,
+    couponRule.standardLines({ shirt: { userCouponIds: [expiredCoupon], discountedUnitPrice: 9_000 } }),
+  );
   // Placed so that its reservation waits less than the bound: only the coupon bug can fail it.
   await sleep(10_000);
   const bug = await place(buggy);
@@ -69,7 +88,9 @@ async function runOutages(): Promise<Timeline> {
   const failedAt = Date.now();
   const lateStatus = await statusOf(late);
   await system.startWorker('item');
-  await Promise.all([first, late].map((placed) => waitForOrder(system, placed.shop.customer.token, placed.orderId)));
+  await Promise.all(
+    [first, late, ruleBroken].map((placed) => waitForOrder(system, placed.shop.customer.token, placed.orderId)),
+  );
   expect(failed.failureReason).toBe('SERVICE_UNAVAILABLE');
 
   await system.stopWorker('payment');
@@ -88,6 +109,7 @@ async function runOutages(): Promise<Timeline> {
     itemsDownTooLong: { ...first, failedAt },
     itemsBackInTime: { ...late, statusWhileDown: lateStatus },
     activityBug: bug,
+    outageAndCouponRule: { ...ruleBroken, expiredCoupon },
     paymentsDownTooLong: { ...charge, failedAt: paymentFailedAt },
     paymentsBackInTime: { ...lateCharge, statusWhileDown: lateChargeStatus },
   };
@@ -225,6 +247,31 @@ test(
       coupons: { [shop.fixed]: { usedByOrderId: orderId }, [shop.ratio]: { usedByOrderId: orderId } },
       payment: { status: 'CAPTURED', amount: shop.standardTotal },
     });
+  },
+  TIMELINE_MS,
+);
+
+test(
+  'when the item worker is down and a coupon rule is broken in the same order, then the order reports the broken rule, not the outage',
+  async () => {
+    const { outageAndCouponRule: placed } = await timeline;
+    const { shop, orderId, expiredCoupon } = placed;
+    expect(
+      await databasesState(system, orderId, { itemIds: shop.scope.itemIds, userCouponIds: [expiredCoupon] }),
+    ).toEqual({
+      order: {
+        status: 'CANCELLED',
+        failureReason: 'COUPON_EXPIRED',
+        steps: { items: 'FAILED', coupons: 'FAILED', payment: 'NOT_STARTED' },
+        history: ['PENDING', 'FAILED', 'CANCELLED'],
+      },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      reservation: { status: 'RELEASED', lines: {} },
+      coupons: { [expiredCoupon]: UNUSED },
+      redemption: { status: 'RESTORED', userCouponIds: [] },
+      payment: null,
+    });
+    expect(await undoOrder(system, orderId)).toEqual(['restoreCoupons', 'releaseStock']);
   },
   TIMELINE_MS,
 );
