@@ -6,7 +6,8 @@ const ROOT = path.resolve(__dirname, '..');
 
 function compose(args: string[]) {
   const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', ...args], { cwd: ROOT, encoding: 'utf8' });
-  if (result.error) throw new Error(`docker-compose is not installed (apt-get install docker-compose): ${result.error.message}`);
+  if (result.error)
+    throw new Error(`docker-compose is not installed (apt-get install docker-compose): ${result.error.message}`);
   return result;
 }
 
@@ -19,11 +20,29 @@ test('when docker-compose validates docker-compose.yml, then it reports no error
 test('when the topology is read, then it has PostgreSQL, Temporal, its UI, the set-up job, the gateway and each worker, all health-checked', () => {
   const { stdout } = compose(['config', '--services']);
   expect(stdout.trim().split('\n').sort()).toEqual(
-    ['coupon-worker', 'gateway', 'item-worker', 'order-worker', 'payment-worker', 'postgres', 'setup', 'temporal', 'temporal-ui'].sort(),
+    [
+      'coupon-worker',
+      'gateway',
+      'item-worker',
+      'order-worker',
+      'payment-worker',
+      'postgres',
+      'setup',
+      'temporal',
+      'temporal-ui',
+    ].sort(),
   );
   const resolved = compose(['config']).stdout;
-  for (const service of ['gateway', 'order-worker', 'item-worker', 'coupon-worker', 'payment-worker', 'postgres', 'temporal']) {
-    const block = resolved.split(/\n  (?=[a-z-]+:\n)/).find((part) => part.startsWith(`${service}:`));
+  for (const service of [
+    'gateway',
+    'order-worker',
+    'item-worker',
+    'coupon-worker',
+    'payment-worker',
+    'postgres',
+    'temporal',
+  ]) {
+    const block = resolved.split(/\n {2}(?=[a-z-]+:\n)/).find((part) => part.startsWith(`${service}:`));
     expect(block).toContain('healthcheck:');
   }
 });
