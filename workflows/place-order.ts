@@ -11,6 +11,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -40,6 +41,9 @@ import {
   type PlaceOrderResult,
   type SagaState,
 } from './definitions';
+
+/** Patch id of the change that records steps as RUNNING before they start (see recordRunning). */
+export const RECORD_RUNNING_STEPS_PATCH = 'record-running-steps';
 
 /** Every business rejection is final: retrying cannot change the answer. */
 const BUSINESS_FAILURES = Object.values(FailureReason);
@@ -79,6 +83,7 @@ export const UNDO_RETRY_POLICY = {
 /** Recording progress in the order database must eventually succeed: retried without a bound. */
 export const RECORD_OPTIONS = {
   taskQueue: TaskQueue.orders,
+  summary: 'Record the order state',
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '10s' },
 } satisfies ActivityOptions;
@@ -193,6 +198,16 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
     state.steps[step] = status;
   }
 
+  /**
+   * Versioned change (docs/versioning.md): record steps as RUNNING before they start, so the order's API shows
+   * which step it waits on. Executions started before the change have no marker and replay without the records.
+   */
+  async function recordRunning(...steps: StepName[]): Promise<void> {
+    if (!patched(RECORD_RUNNING_STEPS_PATCH)) return;
+    for (const step of steps) setStep(step, 'RUNNING');
+    await record();
+  }
+
   function stopIfCancelled(): void {
     if (state.cancelRequested) {
       throw new StepFailure('saga', FailureReason.CANCELLED_BY_CUSTOMER, 'the customer cancelled the order');
@@ -219,6 +234,7 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
     // Each undo is registered before its step runs: a step that committed but timed out is undone too.
     undos.push({ step: 'items', run: () => itemUndo.releaseStock({ orderId: input.orderId }) });
     undos.push({ step: 'coupons', run: () => couponUndo.restoreCoupons({ orderId: input.orderId }) });
+    await recordRunning('items', 'coupons');
     const settled = await Promise.allSettled([
       runStep('items', () => items.reserveStock({ orderId: input.orderId, lines: input.lines })),
       runStep('coupons', () =>
@@ -236,6 +252,7 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
 
     setCurrentDetails(`Charging ${total}`);
     undos.push({ step: 'payment', run: () => paymentUndo.refundPayment({ orderId: input.orderId }) });
+    await recordRunning('payment');
     await runStep('payment', () =>
       payments.chargePayment({ orderId: input.orderId, amount: total, cardToken: input.paymentToken }),
     );

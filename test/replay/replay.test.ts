@@ -24,18 +24,23 @@ function fixtures(): { set: string; name: string; file: string }[] {
     );
 }
 
-function histories() {
-  return fixtures().map(({ set, name, file }) => ({
-    workflowId: `${set}/${name}`,
-    history: historyFromJSON(JSON.parse(readFileSync(file, 'utf8'))),
-  }));
+function histories(set?: string) {
+  return fixtures()
+    .filter((fixture) => !set || fixture.set === set)
+    .map(({ set, name, file }) => ({
+      workflowId: `${set}/${name}`,
+      history: historyFromJSON(JSON.parse(readFileSync(file, 'utf8'))),
+    }));
 }
 
-async function replayAll(workflowBundle: { code: string } | { codePath: string }): Promise<ReplayResult[]> {
+async function replayAll(
+  workflowBundle: { code: string } | { codePath: string },
+  set?: string,
+): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
   for await (const result of Worker.runReplayHistories(
     { workflowBundle, replayName: 'placeOrder fixtures' },
-    histories(),
+    histories(set),
   )) {
     results.push(result);
   }
@@ -66,22 +71,36 @@ test("when every committed history is replayed against today's workflow code, th
   ).toEqual([]);
 });
 
-test('when the two parallel steps are reordered, then replaying the committed histories fails with a DeterminismViolationError', async () => {
-  const incompatible = await bundleWorkflowCode({
+/** Today's workflow with its source rewritten by a webpack loader. */
+function bundleVariant(loader: string) {
+  return bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
     webpackConfigHook: (config) => {
       config.module?.rules?.push({
         test: /place-order\.ts$/,
         enforce: 'pre',
-        use: [{ loader: require.resolve('./reorder-parallel-steps-loader.js') }],
+        use: [{ loader: require.resolve(loader) }],
       });
       return config;
     },
     logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} },
   });
-  const results = await replayAll(incompatible);
+}
+
+test('when the two parallel steps are reordered, then replaying the committed histories fails with a DeterminismViolationError', async () => {
+  const results = await replayAll(await bundleVariant('./reorder-parallel-steps-loader.js'));
   expect(results).toHaveLength(fixtures().length);
   for (const result of results) {
     expect(result.error).toBeInstanceOf(DeterminismViolationError);
   }
+});
+
+test('when the running-steps change ignores its patched() guard, then the histories recorded before it fail and those after it replay', async () => {
+  const unguarded = await bundleVariant('./unguard-patch-loader.js');
+  const before = await replayAll(unguarded, 'v1-before-running-steps');
+  expect(before).toHaveLength(SCENARIOS.length);
+  for (const result of before) expect(result.error).toBeInstanceOf(DeterminismViolationError);
+  const after = await replayAll(unguarded, 'v2-record-running-steps');
+  expect(after).toHaveLength(SCENARIOS.length);
+  expect(after.filter((result) => result.error).map((result) => result.workflowId)).toEqual([]);
 });
