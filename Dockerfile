@@ -3,7 +3,8 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --include=dev --ignore-scripts && npm cache clean --force
+# npm install, not npm ci: see .ci/run for why this lockfile needs it.
+RUN npm install --include=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY . .
 RUN node --import tsx scripts/prepare-clients.ts
 USER node
