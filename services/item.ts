@@ -76,6 +76,10 @@ export function createItemService(db: ItemDb) {
      * call for a reserved order changes nothing; a call after the order's release is refused.
      */
     async reserveStock(orderId: string, lines: StockLine[]): Promise<{ newlyReserved: boolean }> {
+      // The gateway rejects such lines; this guards callers that bypass it (a negative quantity would add stock).
+      if (lines.some((line) => !Number.isSafeInteger(line.quantity) || line.quantity < 1)) {
+        throw new Error(`order ${orderId}: every quantity must be a whole number >= 1`);
+      }
       return db.$transaction(async (tx) => {
         const inserted = await tx.$executeRaw`
           INSERT INTO stock_reservations (order_id, status, created_at, updated_at)

@@ -298,3 +298,15 @@ describe('chargePayment / refundPayment', () => {
     expect(await services.payments.paymentOf(orderId)).toEqual({ orderId, amount: 0, status: 'VOIDED' });
   });
 });
+
+test('when a reservation arrives with a quantity below 1 (a caller bypassing the gateway), then it is refused and stock is unchanged', async () => {
+  const item = await anItem(5);
+  const orderId = randomUUID();
+  for (const quantity of [0, -3]) {
+    await expect(
+      run(activities.reserveStock, { orderId, lines: [{ itemId: item.id, quantity, unitPrice: item.price }] }),
+    ).rejects.toThrow('every quantity must be a whole number >= 1');
+  }
+  expect(await stockOf(item.id)).toBe(5);
+  expect(await services.items.reservationOf(orderId)).toBeNull();
+});
