@@ -5,10 +5,24 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { bundleWorkflowCode, Worker, type ReplayResult } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  makeTelemetryFilterString,
+  Runtime,
+  Worker,
+  type ReplayResult,
+} from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');
+
+// The negative tests provoke determinism violations on purpose; the SDK would log each one as a warning.
+Runtime.install({
+  logger: new DefaultLogger('ERROR'),
+  shutdownSignals: [],
+  telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }), forward: {} } },
+});
 
 function fixtures(): { set: string; name: string; file: string }[] {
   return readdirSync(HISTORIES_DIR, { withFileTypes: true })

@@ -6,7 +6,14 @@
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
-import { NativeConnection, Runtime, Worker, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  makeTelemetryFilterString,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { pino } from 'pino';
 import { createCouponActivities } from '../../activities/coupon';
 import { createItemActivities } from '../../activities/item';
@@ -33,7 +40,13 @@ let runtimeInstalled = false;
 function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    shutdownSignals: [],
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }), forward: {} },
+    },
+  });
 }
 
 export interface TestSystemOptions {
