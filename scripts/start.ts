@@ -139,13 +139,15 @@ async function main(): Promise<void> {
   let uiUrl = process.env.TEMPORAL_UI_URL;
   if (!process.env.TEMPORAL_ADDRESS) {
     const port = readInteger('TEMPORAL_PORT', DEFAULT_TEMPORAL_PORT, process.env);
+    const temporalLog = prefixer('temporal', 6);
     const uiPort = readInteger('TEMPORAL_UI_PORT', DEFAULT_TEMPORAL_UI_PORT, process.env);
     temporal = await startDevServer({
       executable: resolveTemporalCli(),
       port,
       uiPort,
       dbFile: path.join(DATA_DIR, 'temporal', 'temporal.db'),
-      onOutput: prefixer('temporal', 6),
+      // While stopping, the dev server's own system workers warn about the closed port: noise, not news.
+      onOutput: (line) => !stopping && temporalLog(line),
       detached: true,
     });
     env.TEMPORAL_ADDRESS = temporal.address;

@@ -50,14 +50,15 @@ async function pendingMigrations(service: ServiceName, databaseUrl: string): Pro
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    const { rows: table } = await client.query<{ exists: boolean }>(
+      `SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists`,
+    );
+    if (!table[0]?.exists) return committedMigrations(service);
     const { rows } = await client.query<{ name: string }>(
       `SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
     );
     const applied = new Set(rows.map((row) => row.name));
     return committedMigrations(service).filter((name) => !applied.has(name));
-  } catch (error) {
-    if ((error as { code?: string }).code === '42P01') return committedMigrations(service); // no migrations table yet
-    throw error;
   } finally {
     await client.end();
   }
