@@ -208,6 +208,16 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
     await record();
   }
 
+  /** A cancel the customer was told was accepted (202) names the outcome, even if a step failed meanwhile. */
+  function customerCancelFirst(failure: StepFailure): StepFailure {
+    if (!state.cancelRequested || failure.reason === FailureReason.CANCELLED_BY_CUSTOMER) return failure;
+    return new StepFailure(
+      failure.step,
+      FailureReason.CANCELLED_BY_CUSTOMER,
+      `the customer cancelled the order; meanwhile ${failure.step} failed: ${failure.reason}: ${failure.detail}`,
+    );
+  }
+
   function stopIfCancelled(): void {
     if (state.cancelRequested) {
       throw new StepFailure('saga', FailureReason.CANCELLED_BY_CUSTOMER, 'the customer cancelled the order');
@@ -265,7 +275,7 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
     log.info('order completed', { orderId: input.orderId, total });
     return { status: 'COMPLETED', failureReason: null };
   } catch (error) {
-    const failure = toStepFailure('saga', error);
+    const failure = customerCancelFirst(toStepFailure('saga', error));
     state.failureReason = failure.reason;
     state.failureDetail = failure.detail;
     log.warn('order failed; undoing its steps', {

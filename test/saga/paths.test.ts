@@ -333,6 +333,33 @@ scenarios.add(
 );
 
 scenarios.add(
+  'when the customer cancels while the card gateway hangs, then the accepted cancel names the outcome: CANCELLED with CANCELLED_BY_CUSTOMER, everything undone',
+  async () => {
+    const shop = await aShop(system);
+    const orderId = await submitOrder(system, shop.customer, shop.standardLines(), 'tok_timeout');
+    // The order's API shows the charge in flight (steps recorded RUNNING before they start).
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const order = await request(system, 'GET', `/orders/${orderId}`, { token: shop.customer.token });
+      if (order.body.steps?.payment === 'RUNNING') break;
+      await sleep(100);
+    }
+    const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
+    expect(cancel.status).toBe(202);
+
+    const order = await waitForOrder(system, shop.customer.token, orderId);
+    expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'CANCELLED_BY_CUSTOMER' });
+    expect(order.failureDetail).toContain('PAYMENT_TIMEOUT');
+    expect(await databasesState(system, orderId, shop.scope)).toMatchObject({
+      order: { status: 'CANCELLED', failureReason: 'CANCELLED_BY_CUSTOMER', history: CANCELLED_HISTORY },
+      stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+      payment: { status: 'VOIDED', amount: 0 },
+    });
+    expect(await undoOrder(system, orderId)).toEqual(PAYMENT_COUPONS_ITEMS);
+  },
+);
+
+scenarios.add(
   'when the card gateway fails every attempt until the payment bound, then the order is CANCELLED with PAYMENT_TIMEOUT',
   async () => {
     const shop = await aShop(system);
