@@ -8,23 +8,22 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { resolveTemporalCli } from '../../scripts/lib/temporal-server';
 import { orderWorkflowId } from '../../workflows/definitions';
-import globalSetup from '../support/global-setup';
-import { startTestSystem } from '../support/system';
+import { runStandalone } from '../support/standalone';
 import { recordingOverrides, scenarios } from './scenarios';
 
-export const HISTORIES_DIR = path.join(__dirname, 'histories');
+const HISTORIES_DIR = path.join(__dirname, 'histories');
 
-async function main(): Promise<void> {
-  const set = process.argv[2];
-  if (!set || !/^[\w.-]+$/.test(set))
-    throw new Error('usage: npm run histories:record -- <set name, e.g. v2-record-running-steps>');
-  const folder = path.join(HISTORIES_DIR, set);
-  const cli = resolveTemporalCli();
-  if (!cli) throw new Error('recording needs the temporal CLI: run `npm run prepare:tools` or set TEMPORAL_CLI_PATH');
-  mkdirSync(folder, { recursive: true });
-  await globalSetup();
-  const system = await startTestSystem({ activityOverrides: recordingOverrides });
-  try {
+const set = process.argv[2];
+if (!set || !/^[\w.-]+$/.test(set)) {
+  throw new Error('usage: npm run histories:record -- <set name, e.g. v2-record-running-steps>');
+}
+const cli = resolveTemporalCli();
+if (!cli) throw new Error('recording needs the temporal CLI: run `npm run prepare:tools` or set TEMPORAL_CLI_PATH');
+const folder = path.join(HISTORIES_DIR, set);
+mkdirSync(folder, { recursive: true });
+
+runStandalone(
+  async (system) => {
     for (const [name, scenario] of Object.entries(scenarios)) {
       const orderId = await scenario(system);
       // The CLI writes the canonical proto3 JSON that historyFromJSON reads back.
@@ -46,16 +45,6 @@ async function main(): Promise<void> {
       writeFileSync(path.join(folder, `${name}.json`), json.endsWith('\n') ? json : `${json}\n`);
       console.log(`recorded ${set}/${name}.json (${events} events)`);
     }
-  } finally {
-    await system.stop();
-    await globalThis.orderSagaTestInfrastructure?.stop();
-  }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
   },
+  { activityOverrides: recordingOverrides },
 );
