@@ -1,7 +1,7 @@
 /** Coupon activities (task queue `coupons`): redeem an order's coupons, and restore them on undo. */
 import type { OrderLineInput } from '../domain/order';
 import type { CouponService } from '../services/coupon';
-import { asActivity } from './failures';
+import { asActivity, asUndo } from './failures';
 
 export interface RedeemCouponsInput {
   orderId: string;
@@ -18,7 +18,7 @@ export function createCouponActivities({ coupons }: { coupons: CouponService }) 
 
     /** Undo of redeemCoupons: gives back exactly the coupons the order took; harmless when it took none. */
     async restoreCoupons({ orderId }: { orderId: string }): Promise<{ undone: boolean }> {
-      return asActivity(() => coupons.restoreCoupons(orderId));
+      return asUndo(() => coupons.restoreCoupons(orderId));
     },
   };
 }

@@ -1,7 +1,7 @@
 /** Item activities (task queue `items`): reserve the stock of an order, and release it on undo. */
 import type { OrderLineInput } from '../domain/order';
 import type { ItemService } from '../services/item';
-import { asActivity } from './failures';
+import { asActivity, asUndo } from './failures';
 
 export interface ReserveStockInput {
   orderId: string;
@@ -22,7 +22,7 @@ export function createItemActivities({ items }: { items: ItemService }) {
 
     /** Undo of reserveStock: restores exactly what the order reserved; harmless when nothing was. */
     async releaseStock({ orderId }: { orderId: string }): Promise<{ undone: boolean }> {
-      return asActivity(() => items.releaseStock(orderId));
+      return asUndo(() => items.releaseStock(orderId));
     },
   };
 }

@@ -1,6 +1,6 @@
 /** Payment activities (task queue `payments`): charge the order total, and refund it on undo. */
 import type { PaymentService } from '../services/payment';
-import { asActivity } from './failures';
+import { asActivity, asUndo } from './failures';
 
 export interface ChargePaymentInput {
   orderId: string;
@@ -18,7 +18,7 @@ export function createPaymentActivities({ payments }: { payments: PaymentService
 
     /** Undo of chargePayment: refunds the charge once; harmless when there was none. */
     async refundPayment({ orderId }: { orderId: string }): Promise<{ undone: boolean }> {
-      return asActivity(() => payments.refundPayment(orderId));
+      return asUndo(() => payments.refundPayment(orderId));
     },
   };
 }

@@ -14,6 +14,7 @@ import type { UserService } from '../services/user';
 import { createAuthenticator, type AuthConfig, type AuthenticatedUser } from './auth';
 import type { RouteContext } from './http';
 import { notFoundHandler, problemHandler, HttpProblem, sendProblem } from './problem';
+import { adminRoutes } from './routes/admin';
 import { couponRoutes } from './routes/coupons';
 import { itemRoutes } from './routes/items';
 import { orderRoutes } from './routes/orders';
@@ -113,6 +114,7 @@ export function createApp(deps: GatewayDependencies): Express {
   itemRoutes(context, deps.services.items);
   couponRoutes(context, deps.services);
   orderRoutes(context, deps.services.orders, deps.saga);
+  adminRoutes(context, deps.services.orders, deps.saga);
   router.get('/docs/init.js', (_req, res) => {
     res.type('application/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });");
   });

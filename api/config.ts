@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Duration } from '@temporalio/common';
 import { ConfigError, readInteger, readPort, temporalConfig, type TemporalConfig } from '../lib/config';
 
 export const MIN_JWT_SECRET_LENGTH = 32;
@@ -14,6 +15,8 @@ export interface GatewayConfig {
   corsOrigins: string[];
   loginRateLimit: { limit: number; windowMs: number };
   logLevel: string;
+  /** How often an order whose undo failed for a non-transient reason retries it by itself. */
+  compensationRetryInterval: Duration;
 }
 
 /**
@@ -53,5 +56,6 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       windowMs: readInteger('LOGIN_RATE_WINDOW_MS', 60_000, env),
     },
     logLevel: env.LOG_LEVEL || 'info',
+    compensationRetryInterval: `${readInteger('COMPENSATION_RETRY_INTERVAL_SECONDS', 600, env)}s`,
   };
 }

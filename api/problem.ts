@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ServiceErrorCode } from '../lib/errors';
 import { ServiceError } from '../lib/errors';
 import { BusinessRuleError } from '../domain/failures';
+import { isDatabaseUnavailable } from '../lib/transient';
 
 export interface FieldError {
   path: string;
@@ -31,7 +32,9 @@ const serviceErrorStatus: Record<ServiceErrorCode, [number, string]> = {
   INVALID_CREDENTIALS: [401, 'Invalid credentials'],
   IDEMPOTENCY_CONFLICT: [409, 'Idempotency key reused'],
   ORDER_NOT_CANCELLABLE: [409, 'Order cannot be cancelled'],
+  ORDER_NOT_STUCK: [409, 'Order is not waiting for an operator'],
   VALIDATION_FAILED: [422, 'Validation failed'],
+  SERVICE_UNAVAILABLE: [503, 'Service unavailable'],
 };
 
 const clientErrors: Record<number, [string, string]> = {
@@ -45,6 +48,9 @@ function toProblem(error: unknown): HttpProblem {
   if (error instanceof ServiceError) {
     const [status, title] = serviceErrorStatus[error.code];
     return new HttpProblem(status, error.code, title, error.message);
+  }
+  if (isDatabaseUnavailable(error)) {
+    return new HttpProblem(503, 'SERVICE_UNAVAILABLE', 'Service unavailable', 'a database did not answer; try again');
   }
   if (error instanceof BusinessRuleError)
     return new HttpProblem(422, error.reason, 'Business rule violated', error.message);
@@ -70,6 +76,7 @@ function toProblem(error: unknown): HttpProblem {
 }
 
 export function sendProblem(res: Parameters<RequestHandler>[1], problem: HttpProblem): void {
+  if (problem.status === 503) res.setHeader('Retry-After', '1');
   res
     .status(problem.status)
     .type(PROBLEM_CONTENT_TYPE)

@@ -7,12 +7,15 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import { orderTotal } from '../domain/order';
+import { ServiceError } from '../lib/errors';
 import {
   OrderSearchAttributes,
   TaskQueue,
   cancelOrder,
   orderWorkflowId,
+  retryCompensation,
   type PlaceOrderInput,
 } from '../workflows/definitions';
 import type { placeOrder } from '../workflows/place-order';
@@ -23,16 +26,62 @@ export interface SagaClient {
   start(input: PlaceOrderInput): Promise<void>;
   /** Asks the workflow to cancel; false when it refuses (already completing or ended). */
   cancel(orderId: string): Promise<boolean>;
+  /** Asks an order waiting in COMPENSATION_FAILED to retry its undos now; false when it is not waiting. */
+  retryCompensation(orderId: string): Promise<boolean>;
   uiUrl(orderId: string): string;
 }
 
-export function createSagaClient(client: Client, uiBaseUrl: string): SagaClient {
+export interface SagaClientOptions {
+  /** How long starting a workflow may take before the gateway answers 503 (the order is then reconciled). */
+  startTimeoutMs?: number;
+  /** How long a cancel or retry may wait for the order's workflow to accept it before the gateway answers 503. */
+  updateTimeoutMs?: number;
+  /** Passed to every new placeOrder: how often a failed undo retries by itself. */
+  compensationRetryInterval?: Duration;
+}
+
+export const DEFAULT_START_TIMEOUT_MS = 10_000;
+export const DEFAULT_UPDATE_TIMEOUT_MS = 5_000;
+
+/** gRPC status codes that mean "Temporal (or the order's worker) did not answer in time". */
+const UNAVAILABLE_CODES = new Set([4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */, 1 /* CANCELLED */]);
+
+function unavailable(error: unknown, what: string): never {
+  const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+  if (typeof code === 'number' && UNAVAILABLE_CODES.has(code)) {
+    throw new ServiceError('SERVICE_UNAVAILABLE', `${what} did not answer in time; try again`);
+  }
+  throw error;
+}
+
+export function createSagaClient(client: Client, uiBaseUrl: string, options: SagaClientOptions = {}): SagaClient {
   const namespace = client.options.namespace;
+  const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  const updateTimeoutMs = options.updateTimeoutMs ?? DEFAULT_UPDATE_TIMEOUT_MS;
+
+  /** Sends an update to the order's workflow within the bound: true when accepted, false when refused or closed. */
+  async function update(orderId: string, definition: typeof cancelOrder): Promise<boolean> {
+    try {
+      await client.withDeadline(Date.now() + updateTimeoutMs, () =>
+        client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(definition),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return false;
+      // An update sent to a closed workflow fails with a NOT_FOUND-like service error.
+      if ((error as { code?: number }).code === 5) return false;
+      return unavailable(error, 'the order service');
+    }
+  }
   const startWorkflow = (input: PlaceOrderInput, total: number) =>
     client.workflow.start<typeof placeOrder>('placeOrder', {
       taskQueue: TaskQueue.orders,
       workflowId: orderWorkflowId(input.orderId),
-      args: [input],
+      args: [
+        options.compensationRetryInterval
+          ? { ...input, compensationRetryInterval: options.compensationRetryInterval }
+          : input,
+      ],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       staticSummary: `Order ${input.orderId}: ${input.lines.length} line(s), total ${total}`,
@@ -59,25 +108,16 @@ export function createSagaClient(client: Client, uiBaseUrl: string): SagaClient 
     async start(input) {
       const total = orderTotal(input.lines);
       try {
-        await startWorkflow(input, total);
+        await client.withDeadline(Date.now() + startTimeoutMs, () => startWorkflow(input, total));
       } catch (error) {
-        // The order's workflow already ran to its end: there is nothing to start.
+        // The order's workflow already ran to its end (or the reconciler's cleanup took its id): nothing to start.
         if (error instanceof WorkflowExecutionAlreadyStartedError) return;
-        throw error;
+        unavailable(error, 'Temporal');
       }
     },
 
-    async cancel(orderId) {
-      try {
-        await client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(cancelOrder);
-        return true;
-      } catch (error) {
-        if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return false;
-        // An update sent to a closed workflow fails with a NOT_FOUND-like service error.
-        if ((error as { code?: number }).code === 5) return false;
-        throw error;
-      }
-    },
+    cancel: (orderId) => update(orderId, cancelOrder),
+    retryCompensation: (orderId) => update(orderId, retryCompensation),
 
     uiUrl(orderId) {
       return `${uiBaseUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(orderWorkflowId(orderId))}`;

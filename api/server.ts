@@ -35,7 +35,9 @@ async function main(): Promise<void> {
       coupons: createCouponService(databases.coupon),
       orders: createOrderService(databases.order),
     },
-    saga: createSagaClient(client, config.temporal.uiUrl),
+    saga: createSagaClient(client, config.temporal.uiUrl, {
+      compensationRetryInterval: config.compensationRetryInterval,
+    }),
     auth: { secret: config.jwtSecret, expiresInSeconds: config.jwtExpiresInSeconds },
     checkHealth: createHealthCheck(connection, databases),
     logger,

@@ -29,7 +29,14 @@ export const SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE';
  */
 export const CANCELLED_BY_OPERATOR = 'CANCELLED_BY_OPERATOR';
 
-export type OrderFailureReason = FailureReason | typeof SERVICE_UNAVAILABLE | typeof CANCELLED_BY_OPERATOR;
+/**
+ * Set by the reconciler on an order whose workflow ended (terminated, timed out, reset away, or never started)
+ * before the order did: it undid every step that may have taken effect and cancelled the order.
+ */
+export const RECONCILED = 'RECONCILED';
+
+export type OrderFailureReason =
+  FailureReason | typeof SERVICE_UNAVAILABLE | typeof CANCELLED_BY_OPERATOR | typeof RECONCILED;
 
 const failureReasons = new Set<string>(Object.values(FailureReason));
 

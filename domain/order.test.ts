@@ -1,5 +1,5 @@
 /** The line rules of an order and its total. */
-import { findLineRuleViolations, orderTotal, type OrderLineInput } from './order';
+import { findLineRuleViolations, isTerminal, orderTotal, stepAfterUndo, type OrderLineInput } from './order';
 
 function aLine(overrides: Partial<OrderLineInput> = {}): OrderLineInput {
   return { itemId: 1, quantity: 1, unitPrice: 10_000, discountedUnitPrice: 10_000, userCouponIds: [], ...overrides };
@@ -69,5 +69,31 @@ describe('orderTotal', () => {
 
   test('when there are no lines, then the total is 0', () => {
     expect(orderTotal([])).toBe(0);
+  });
+});
+
+describe('stepAfterUndo', () => {
+  test('when the undo gave something back, then the step is COMPENSATED whatever it showed', () => {
+    for (const before of ['NOT_STARTED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'COMPENSATION_FAILED'] as const) {
+      expect(stepAfterUndo(before, true)).toBe('COMPENSATED');
+    }
+  });
+
+  test('when a step that took effect finds nothing left to undo, then it is COMPENSATED (an earlier attempt did it)', () => {
+    expect(stepAfterUndo('SUCCEEDED', false)).toBe('COMPENSATED');
+    expect(stepAfterUndo('COMPENSATION_FAILED', false)).toBe('COMPENSATED');
+  });
+
+  test('when a step never ran, then it stays NOT_STARTED; one attempted without effect is FAILED', () => {
+    expect(stepAfterUndo('NOT_STARTED', false)).toBe('NOT_STARTED');
+    expect(stepAfterUndo('RUNNING', false)).toBe('FAILED');
+    expect(stepAfterUndo('FAILED', false)).toBe('FAILED');
+  });
+});
+
+describe('isTerminal', () => {
+  test('when an order is COMPLETED or CANCELLED, then it has ended; every other status has not', () => {
+    expect(['COMPLETED', 'CANCELLED'].every((status) => isTerminal(status as 'COMPLETED'))).toBe(true);
+    expect(['PENDING', 'FAILED', 'COMPENSATION_FAILED'].some((status) => isTerminal(status as 'PENDING'))).toBe(false);
   });
 });

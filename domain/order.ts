@@ -20,6 +20,32 @@ export type StepName = (typeof STEP_NAMES)[number];
 export type StepStatus = 'NOT_STARTED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'COMPENSATED' | 'COMPENSATION_FAILED';
 export type StepStatuses = Record<StepName, StepStatus>;
 
+/** An order in one of these statuses has ended; nothing changes it any more. */
+export const TERMINAL_STATUSES: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED'];
+
+export function isTerminal(status: OrderStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/**
+ * What a step shows once its undo has finished. `COMPENSATED` only for a step that took effect: the undo
+ * gave something back, or the step had succeeded (an earlier undo attempt whose answer was lost gave it back).
+ * A step that never ran stays NOT_STARTED; one that was attempted without effect is FAILED.
+ */
+export function stepAfterUndo(before: StepStatus, undone: boolean): StepStatus {
+  if (undone) return 'COMPENSATED';
+  switch (before) {
+    case 'SUCCEEDED':
+    case 'COMPENSATED':
+    case 'COMPENSATION_FAILED':
+      return 'COMPENSATED';
+    case 'NOT_STARTED':
+      return 'NOT_STARTED';
+    default:
+      return 'FAILED';
+  }
+}
+
 export interface LineRuleViolation {
   line: number;
   field: string;

@@ -6,7 +6,9 @@ export type ServiceErrorCode =
   | 'INVALID_CREDENTIALS'
   | 'IDEMPOTENCY_CONFLICT'
   | 'ORDER_NOT_CANCELLABLE'
-  | 'VALIDATION_FAILED';
+  | 'ORDER_NOT_STUCK'
+  | 'VALIDATION_FAILED'
+  | 'SERVICE_UNAVAILABLE';
 
 export class ServiceError extends Error {
   constructor(

@@ -2,7 +2,7 @@
  * The public surface of the order workflow, shared by the workflow itself and its clients (gateway, tests,
  * scripts): task queues, workflow ids, search attributes, queries and updates.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type Duration } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { OrderFailureReason } from '../domain/failures';
 import type { OrderLineInput, OrderStatus, StepStatuses } from '../domain/order';
@@ -14,9 +14,19 @@ export const TaskQueue = {
   payments: 'payments',
 } as const;
 
+/**
+ * One workflow id per order, for placeOrder and for the reconciler's cleanUpOrder alike: Temporal never runs two
+ * executions with one id at once, so a cleanup can never race the order's own saga.
+ */
 export function orderWorkflowId(orderId: string): string {
   return `order-${orderId}`;
 }
+
+/** The schedule that runs the reconcileOrders sweep (visible under Schedules in the Web UI). */
+export const RECONCILER_SCHEDULE_ID = 'order-reconciler';
+
+/** Progress writes of a cleanup come after any of the order's own saga (whose sequence starts at 1). */
+export const CLEANUP_FIRST_SEQ = 1_000_000;
 
 /** Custom search attributes; every Temporal server the project starts registers them (see scripts/lib/temporal). */
 export const OrderSearchAttributes = {
@@ -32,6 +42,22 @@ export interface PlaceOrderInput {
   lines: OrderLineInput[];
   /** Simulated card token: tok_visa approves, tok_declined is declined, tok_timeout hangs. */
   paymentToken: string;
+  /** How often an undo that failed for a non-transient reason is retried by itself (default 10 minutes). */
+  compensationRetryInterval?: Duration;
+}
+
+/** The reconciler's cleanup of an order whose placeOrder workflow ended (or never started) before the order did. */
+export interface CleanUpOrderInput {
+  orderId: string;
+  customerId: number;
+  total: number;
+  /** The order as the order database holds it. */
+  status: OrderStatus;
+  steps: StepStatuses;
+  failureReason: string | null;
+  /** Why the order is being cleaned up, e.g. "its workflow was TERMINATED". */
+  why: string;
+  compensationRetryInterval?: Duration;
 }
 
 export interface SagaState {

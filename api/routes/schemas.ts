@@ -1,5 +1,6 @@
 /** Request and response schemas shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
+import { ORDER_STATUSES } from '../../domain/order';
 import '../http';
 
 const money = z.number().int().min(0).max(1_000_000_000);
@@ -16,7 +17,7 @@ export const ItemSchema = z
   })
   .openapi('Item');
 
-export const OrderStatusSchema = z.enum(['PENDING', 'COMPLETED', 'FAILED', 'CANCELLED', 'COMPENSATION_FAILED']);
+export const OrderStatusSchema = z.enum(ORDER_STATUSES);
 const StepStatusSchema = z.enum([
   'NOT_STARTED',
   'RUNNING',

@@ -1,0 +1,105 @@
+/**
+ * How long each saga step may take and how it is retried; the bounds the README states come from here.
+ *
+ * A step attempt is cut short (start-to-close) so that an attempt lost with a killed worker is retried within
+ * seconds; the step as a whole is bounded (schedule-to-close) so that an order never waits forever for a
+ * service that stays down. Undos are never bounded: they retry with capped backoff until they succeed, and only
+ * a non-transient failure (a bug, a refusal) makes an order wait for an operator.
+ */
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { createCouponActivities } from '../activities/coupon';
+import type { UNDO_REFUSED as UndoRefused } from '../activities/failures';
+import type { createItemActivities } from '../activities/item';
+import type { createOrderActivities } from '../activities/order';
+import type { createPaymentActivities } from '../activities/payment';
+import { FailureReason } from '../domain/failures';
+import { TaskQueue } from './definitions';
+
+/** Every business rejection is final: retrying cannot change the answer. */
+const BUSINESS_FAILURES = Object.values(FailureReason);
+
+/** Failures no retry can cure: programming errors thrown by an activity, and undos the service refuses. */
+export const NON_TRANSIENT_UNDO_FAILURES = [
+  'TypeError',
+  'ReferenceError',
+  'RangeError',
+  'SyntaxError',
+  'UNDO_REFUSED' satisfies typeof UndoRefused,
+];
+
+/** Item reservation and coupon redemption: quick database work, retried on infrastructure faults within a bound. */
+export const STEP_TIMEOUTS = {
+  startToCloseTimeout: '5s',
+  scheduleToCloseTimeout: '30s',
+} satisfies ActivityOptions;
+
+/** The card gateway may hang (tok_timeout): each attempt is cut at 5 s and the whole charge at 20 s. */
+export const PAYMENT_TIMEOUTS = {
+  startToCloseTimeout: '5s',
+  scheduleToCloseTimeout: '20s',
+} satisfies ActivityOptions;
+
+export const STEP_RETRY_POLICY = {
+  initialInterval: '500ms',
+  backoffCoefficient: 2,
+  maximumInterval: '5s',
+  nonRetryableErrorTypes: BUSINESS_FAILURES,
+} satisfies ActivityOptions['retry'];
+
+/** An undo attempt is cut at 10 s; the undo itself has no bound. */
+export const UNDO_TIMEOUTS = {
+  startToCloseTimeout: '10s',
+} satisfies ActivityOptions;
+
+/** Undos retry without a limit through any outage, backing off to one attempt every 30 s. */
+export const UNDO_RETRY_POLICY = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  nonRetryableErrorTypes: NON_TRANSIENT_UNDO_FAILURES,
+} satisfies ActivityOptions['retry'];
+
+/** An order whose undo failed for a non-transient reason retries it by itself this often (and on an operator's retry). */
+export const DEFAULT_COMPENSATION_RETRY_INTERVAL = '10 minutes';
+
+/** Recording progress in the order database must eventually succeed: retried without a bound. */
+export const RECORD_OPTIONS = {
+  taskQueue: TaskQueue.orders,
+  summary: 'Record the order state',
+  startToCloseTimeout: '5s',
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
+} satisfies ActivityOptions;
+
+/** The reconciler's sweep: one query of the order database plus one Temporal call per unfinished order. */
+export const RECONCILE_OPTIONS = {
+  taskQueue: TaskQueue.orders,
+  summary: 'Find orders whose workflow ended before them',
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
+} satisfies ActivityOptions;
+
+type ItemActivities = ReturnType<typeof createItemActivities>;
+type CouponActivities = ReturnType<typeof createCouponActivities>;
+type PaymentActivities = ReturnType<typeof createPaymentActivities>;
+type OrderActivities = ReturnType<typeof createOrderActivities>;
+
+function stepOptions(taskQueue: string, summary: string, timeouts: ActivityOptions = STEP_TIMEOUTS): ActivityOptions {
+  return { taskQueue, summary, ...timeouts, retry: STEP_RETRY_POLICY };
+}
+
+function undoOptions(taskQueue: string, summary: string): ActivityOptions {
+  return { taskQueue, summary, ...UNDO_TIMEOUTS, retry: UNDO_RETRY_POLICY };
+}
+
+export const items = proxyActivities<ItemActivities>(stepOptions(TaskQueue.items, 'Reserve stock'));
+export const coupons = proxyActivities<CouponActivities>(stepOptions(TaskQueue.coupons, 'Redeem coupons'));
+export const payments = proxyActivities<PaymentActivities>(
+  stepOptions(TaskQueue.payments, 'Charge the card', PAYMENT_TIMEOUTS),
+);
+export const itemUndo = proxyActivities<ItemActivities>(undoOptions(TaskQueue.items, 'Undo: release stock'));
+export const couponUndo = proxyActivities<CouponActivities>(undoOptions(TaskQueue.coupons, 'Undo: restore coupons'));
+export const paymentUndo = proxyActivities<PaymentActivities>(
+  undoOptions(TaskQueue.payments, 'Undo: refund the charge'),
+);
+export const orders = proxyActivities<OrderActivities>(RECORD_OPTIONS);
+export const reconciler = proxyActivities<OrderActivities>(RECONCILE_OPTIONS);
