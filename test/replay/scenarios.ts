@@ -2,9 +2,14 @@
  * The saga paths whose histories are kept as replay fixtures. Each scenario drives one order through the real
  * gateway, workers, Temporal and PostgreSQL, and returns the order id once the workflow has closed.
  */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
-import { orderWorkflowId, retryCompensation } from '../../workflows/definitions';
+import { TaskQueue, orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
 import type { TestSystem, TestSystemOptions } from '../support/system';
 
@@ -24,8 +29,8 @@ export const recordingOverrides: TestSystemOptions['activityOverrides'] = {
   payment: (real) => ({
     ...real,
     async refundPayment(...args: unknown[]) {
-      if (faults.refundFails)
-        throw ApplicationFailure.retryable('the card gateway refuses refunds right now', 'GatewayUnavailable');
+      // Non-transient: a transient fault would be retried until it passes, never reaching COMPENSATION_FAILED.
+      if (faults.refundFails) throw ApplicationFailure.nonRetryable('the card gateway refuses this refund', 'UNDO_REFUSED');
       return (real as ActivityFunctions).refundPayment!(...args);
     },
   }),
@@ -45,6 +50,32 @@ async function finished(system: TestSystem, user: TestUser, orderId: string, exp
 }
 
 export type Scenario = (system: TestSystem) => Promise<string>;
+
+/** The last commit before the crash-proof changes (auto-retry timer, cancel before charge, reconciler). */
+const PREVIOUS_WORKFLOW_COMMIT = '805b46d';
+
+/** Bundles the workflow code of an earlier commit, extracted with `git archive` into the git-ignored .data folder. */
+async function previousWorkflowBundle(commit: string): Promise<{ code: string }> {
+  const root = path.resolve(__dirname, '..', '..');
+  const folder = path.join(root, '.data', 'previous-workflows', commit);
+  mkdirSync(folder, { recursive: true });
+  const archive = execFileSync('git', ['-C', root, 'archive', commit, 'workflows', 'domain'], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  execFileSync('tar', ['-x', '-C', folder], { input: archive });
+  return bundleWorkflowCode({
+    workflowsPath: path.join(folder, 'workflows'),
+    logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} },
+  });
+}
+
+/** Sweeps once, as the reconciler's schedule would. */
+async function sweep(system: TestSystem): Promise<void> {
+  await system.client.workflow.execute('reconcileOrders', {
+    taskQueue: TaskQueue.orders,
+    workflowId: `record-sweep-${Date.now()}`,
+  });
+}
 
 export const scenarios: Record<string, Scenario> = {
   async success(system) {
@@ -131,6 +162,117 @@ export const scenarios: Record<string, Scenario> = {
       return await finished(system, user, orderId, 'CANCELLED');
     } finally {
       faults.refundFails = false;
+    }
+  },
+
+  async 'payment-timeout'(system) {
+    const user = await aUser(system);
+    const item = await anItem(system);
+    const orderId = await placeOrder(system, user, {
+      lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
+      payment: { token: 'tok_timeout' },
+    });
+    return finished(system, user, orderId, 'CANCELLED');
+  },
+
+  async 'service-unavailable'(system) {
+    const user = await aUser(system);
+    const item = await anItem(system);
+    await system.stopWorker('item');
+    try {
+      const orderId = await placeOrder(system, user, {
+        lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
+      });
+      await waitForOrder(system, user.token, orderId, ['FAILED', 'CANCELLED'], 90_000);
+      await system.startWorker('item');
+      return await finished(system, user, orderId, 'CANCELLED');
+    } finally {
+      await system.startWorker('item');
+    }
+  },
+
+  async 'operator-cancel'(system) {
+    const user = await aUser(system);
+    const item = await anItem(system);
+    faults.slowReservationMs = 2000;
+    try {
+      const orderId = await placeOrder(system, user, {
+        lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
+      });
+      await sleep(500);
+      await system.client.workflow.getHandle(orderWorkflowId(orderId)).cancel();
+      return await finished(system, user, orderId, 'CANCELLED');
+    } finally {
+      faults.slowReservationMs = 0;
+    }
+  },
+
+  /** Records the reconciler's cleanUpOrder: the newest execution under the order's workflow id. */
+  async 'reconciled-terminate'(system) {
+    const user = await aUser(system);
+    const item = await anItem(system);
+    faults.slowReservationMs = 2000;
+    try {
+      const orderId = await placeOrder(system, user, {
+        lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
+      });
+      await sleep(500);
+      await system.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('recording a reconciled order');
+      await sleep(2000); // the reservation in flight lands after the terminate
+      await sweep(system);
+      return await finished(system, user, orderId, 'CANCELLED');
+    } finally {
+      faults.slowReservationMs = 0;
+    }
+  },
+
+  /**
+   * Started on the previous workflow code (the commit before the crash-proof changes), stuck in
+   * COMPENSATION_FAILED, then finished by today's code after the operator's retry: the history of a deploy.
+   */
+  async 'started-on-previous-code'(system) {
+    const user = await aUser(system);
+    const item = await anItem(system);
+    const taskQueue = 'orders-previous-code';
+    const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+    const runWorkflowWorker = async (workflowBundle: { code: string } | { codePath: string }) => {
+      const worker = await Worker.create({ connection, taskQueue, workflowBundle });
+      return { stop: () => (worker.shutdown(), undefined), done: worker.run() };
+    };
+    faults.refundFails = true;
+    try {
+      const previous = await runWorkflowWorker(await previousWorkflowBundle(PREVIOUS_WORKFLOW_COMMIT));
+      const orderId = randomUUID();
+      const lines = [
+        { itemId: item.id, quantity: 1, unitPrice: item.price, discountedUnitPrice: item.price, userCouponIds: [] },
+      ];
+      await system.services.orders.createOrder({
+        orderId,
+        workflowId: orderWorkflowId(orderId),
+        customerId: user.id,
+        lines,
+      });
+      await system.client.workflow.start('placeOrder', {
+        taskQueue,
+        workflowId: orderWorkflowId(orderId),
+        args: [{ orderId, customerId: user.id, lines, paymentToken: 'tok_declined' }],
+      });
+      await waitForOrder(system, user.token, orderId, ['COMPENSATION_FAILED'], 90_000);
+      previous.stop();
+      await previous.done;
+
+      faults.refundFails = false;
+      const today = await runWorkflowWorker({ codePath: process.env.TEST_WORKFLOW_BUNDLE! });
+      try {
+        await system.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(retryCompensation);
+        return await finished(system, user, orderId, 'CANCELLED');
+      } finally {
+        today.stop();
+        await today.done;
+      }
+    } finally {
+      faults.refundFails = false;
+      await connection.close();
     }
   },
 };

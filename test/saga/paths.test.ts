@@ -2,12 +2,13 @@
  * Every path of the placeOrder saga, end to end through the gateway, real workers, Temporal and PostgreSQL:
  * each test checks the final state in every service's database and the order in which the undos ran.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { orderWorkflowId, retryCompensation } from '../../workflows/definitions';
-import { aCouponFor, aUser, request, waitForOrder } from '../support/fixtures';
+import { aCouponFor, aUser, eventually, request, waitForOrder } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
-import { FaultInjector, answerLost, brokenWhile, held } from './support/faults';
+import { FaultInjector, answerLost, brokenWhile, buggyWhile, held } from './support/faults';
 import { UNUSED, databasesState, sagaState, submitOrder, undoOrder } from './support/orders';
 import { Scenarios } from './support/scenarios';
 import { COAT_PRICE, SHIRT_PRICE, SHIRT_WITH_BOTH_COUPONS, aShop, type Shop } from './support/shop';
@@ -309,7 +310,8 @@ scenarios.add(
       status: 'CANCELLED',
       failureReason: 'PAYMENT_TIMEOUT',
     });
-    expect(Date.now() - started).toBeLessThan(25_000);
+    // The payment bound (20 s) plus a generous margin for 20 scenarios sharing two cores.
+    expect(Date.now() - started).toBeLessThan(35_000);
     expect(await databasesState(system, orderId, shop.scope)).toEqual({
       order: {
         status: 'CANCELLED',
@@ -527,71 +529,50 @@ scenarios.add(
 );
 
 scenarios.add(
-  'when releasing stock keeps failing, then the order is COMPENSATION_FAILED with the reason until an operator retries it, then CANCELLED',
+  'when releasing stock fails transiently, then the undo retries with backoff by itself and the order ends CANCELLED, never COMPENSATION_FAILED',
   async () => {
     const shop = await aShop(system);
     const itemDatabase = { broken: true, attempts: 0 };
     faults.inject(shop.customer.id, 'releaseStock', brokenWhile(itemDatabase, 'item database unreachable'));
     const orderId = await submitOrder(system, shop.customer, shop.standardLines(), 'tok_declined');
 
-    const stuck = await waitForOrder(system, shop.customer.token, orderId, ['COMPENSATION_FAILED']);
-    expect(stuck).toMatchObject({
-      status: 'COMPENSATION_FAILED',
-      failureReason: 'PAYMENT_DECLINED',
-      steps: { items: 'COMPENSATION_FAILED', coupons: 'COMPENSATED', payment: 'FAILED' },
-    });
-    expect(stuck.failureDetail).toContain('undo of items failed');
-    expect(stuck.failureDetail).toContain('item database unreachable');
-    expect(itemDatabase.attempts).toBe(4);
-    // The coupons are back; the stock is still held, and nothing pretends otherwise.
-    expect(await databasesState(system, orderId, shop.scope)).toMatchObject({
-      stock: { [shop.shirt.id]: 4, [shop.coat.id]: 3 },
-      reservation: { status: 'RESERVED' },
-      coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
-      payment: { status: 'DECLINED' },
-    });
-    const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
-    expect(cancel.status).toBe(409);
-
+    await eventually(() => itemDatabase.attempts >= 3, 30_000);
+    // Still undoing, not waiting for an operator: a transient fault is never given up on.
+    expect((await system.services.orders.getOrder(orderId))!.status).toBe('FAILED');
+    expect((await sagaState(system, orderId)).status).toBe('FAILED');
     itemDatabase.broken = false;
-    await system.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(retryCompensation);
 
     expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
       status: 'CANCELLED',
       failureReason: 'PAYMENT_DECLINED',
     });
+    expect(itemDatabase.attempts).toBeGreaterThanOrEqual(4);
     expect(await databasesState(system, orderId, shop.scope)).toEqual({
       order: {
         status: 'CANCELLED',
         failureReason: 'PAYMENT_DECLINED',
         steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'FAILED' },
-        history: ['PENDING', 'FAILED', 'COMPENSATION_FAILED', 'FAILED', 'CANCELLED'],
+        history: CANCELLED_HISTORY,
       },
       stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
-      reservation: {
-        status: 'RELEASED',
-        lines: RESERVED_LINES(shop),
-      },
+      reservation: { status: 'RELEASED', lines: RESERVED_LINES(shop) },
       coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
       redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
       payment: { status: 'DECLINED', amount: shop.standardTotal },
     });
-    const history = (await waitForOrder(system, shop.customer.token, orderId)).history;
-    const times = history.map((change) => Date.parse(change.at));
-    expect(times).toEqual([...times].sort((a, b) => a - b));
-    expect(await undoOrder(system, orderId)).toEqual([...PAYMENT_COUPONS_ITEMS, 'releaseStock']);
-    expect((await sagaState(system, orderId)).compensated).toEqual(['payment', 'coupons', 'items']);
+    expect(await undoOrder(system, orderId)).toEqual([...PAYMENT_COUPONS_ITEMS]);
   },
 );
 
 scenarios.add(
-  'when the customer cancels during the charge and the refund keeps failing, then the order is COMPENSATION_FAILED until an operator retries it, then refunded and CANCELLED',
+  'when the customer cancels during the charge and the refund fails for a non-transient reason, then the order is COMPENSATION_FAILED until an admin retries it over HTTP, then refunded and CANCELLED',
   async () => {
     const shop = await aShop(system);
+    const admin = await aUser(system, 'ADMIN');
     const charge = held();
-    const paymentDatabase = { broken: true, attempts: 0 };
+    const refundBug = { broken: true, attempts: 0 };
     faults.inject(shop.customer.id, 'chargePayment', charge.fault);
-    faults.inject(shop.customer.id, 'refundPayment', brokenWhile(paymentDatabase, 'payment database unreachable'));
+    faults.inject(shop.customer.id, 'refundPayment', buggyWhile(refundBug));
     const orderId = await submitOrder(system, shop.customer, shop.standardLines());
     try {
       await charge.entered;
@@ -608,6 +589,9 @@ scenarios.add(
       steps: { items: 'SUCCEEDED', coupons: 'SUCCEEDED', payment: 'COMPENSATION_FAILED' },
     });
     expect(stuck.failureDetail).toContain('undo of payment failed');
+    expect(stuck.failureDetail).toContain('UNDO_REFUSED');
+    // A bug is not retried in a loop: one attempt, then the order waits for the operator (or the retry timer).
+    expect(refundBug.attempts).toBe(1);
     // The charge went through and could not be refunded yet: nothing after it was undone either.
     expect(await databasesState(system, orderId, shop.scope)).toMatchObject({
       stock: { [shop.shirt.id]: 4, [shop.coat.id]: 3 },
@@ -615,13 +599,28 @@ scenarios.add(
       payment: { status: 'CAPTURED', amount: shop.standardTotal },
     });
 
-    paymentDatabase.broken = false;
-    await system.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(retryCompensation);
+    const listed = await request(system, 'GET', '/admin/orders?status=COMPENSATION_FAILED', { token: admin.token });
+    expect(listed.status).toBe(200);
+    expect(listed.body.orders.map((order: { orderId: string }) => order.orderId)).toContain(orderId);
+    const retryPath = `/admin/orders/${orderId}/retry-compensation`;
+    const byCustomer = await request(system, 'POST', retryPath, { token: shop.customer.token });
+    expect(byCustomer).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect(byCustomer.headers.get('content-type')).toContain('application/problem+json');
+    const unknown = await request(system, 'POST', `/admin/orders/${randomUUID()}/retry-compensation`, {
+      token: admin.token,
+    });
+    expect(unknown).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+
+    refundBug.broken = false; // the fix is deployed
+    const retried = await request(system, 'POST', retryPath, { token: admin.token });
+    expect(retried).toMatchObject({ status: 202, body: { orderId, status: 'COMPENSATION_FAILED' } });
 
     expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
       status: 'CANCELLED',
       failureReason: 'CANCELLED_BY_CUSTOMER',
     });
+    const notStuck = await request(system, 'POST', retryPath, { token: admin.token });
+    expect(notStuck).toMatchObject({ status: 409, body: { code: 'ORDER_NOT_STUCK' } });
     expect(await databasesState(system, orderId, shop.scope)).toEqual({
       order: {
         status: 'CANCELLED',
@@ -630,10 +629,7 @@ scenarios.add(
         history: ['PENDING', 'FAILED', 'COMPENSATION_FAILED', 'FAILED', 'CANCELLED'],
       },
       stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
-      reservation: {
-        status: 'RELEASED',
-        lines: RESERVED_LINES(shop),
-      },
+      reservation: { status: 'RELEASED', lines: RESERVED_LINES(shop) },
       coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
       redemption: { status: 'RESTORED', userCouponIds: [shop.ratio, shop.fixed] },
       payment: { status: 'REFUNDED', amount: shop.standardTotal },

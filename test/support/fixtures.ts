@@ -97,3 +97,12 @@ export async function waitForOrder(
     `order ${orderId} did not reach ${statuses.join('/')} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
   );
 }
+
+/** Waits until the condition holds (polled every 50 ms), or fails after the timeout. */
+export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}

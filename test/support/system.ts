@@ -56,6 +56,8 @@ export interface TestSystemOptions {
   startWorkers?: WorkerName[];
   /** How long the simulated card gateway hangs on tok_timeout. */
   cardGatewayHangMs?: number;
+  /** How old an unfinished order must be before the reconciler looks at it (default 0: at once). */
+  reconcileGraceMs?: number;
 }
 
 export async function startTestSystem(options: TestSystemOptions = {}) {
@@ -83,7 +85,10 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
   const nativeConnection = await NativeConnection.connect({ address });
 
   const realActivities: Record<WorkerName, Activities> = {
-    order: createOrderActivities({ orders: services.orders }),
+    order: createOrderActivities({
+      orders: services.orders,
+      reconciler: { graceMs: options.reconcileGraceMs ?? 0, batchSize: 1000 },
+    }),
     item: createItemActivities({ items: services.items }),
     coupon: createCouponActivities({ coupons: services.coupons }),
     payment: createPaymentActivities({ payments: services.payments }),
@@ -123,7 +128,8 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
 
   const app = createApp({
     services,
-    saga: createSagaClient(client, process.env.TEMPORAL_UI_URL!),
+    // Failed undos wait for the operator in tests; a test of the retry timer starts its workflow with its own.
+    saga: createSagaClient(client, process.env.TEMPORAL_UI_URL!, { compensationRetryInterval: '1h' }),
     auth: { secret: TEST_JWT_SECRET, expiresInSeconds: 600 },
     checkHealth: createHealthCheck(connection, db),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),

@@ -83,6 +83,15 @@ export function brokenWhile(control: { broken: boolean; attempts: number }, mess
   };
 }
 
+/** A fault that is a bug while `control.broken` is true: every attempt throws a TypeError (not transient). */
+export function buggyWhile(control: { broken: boolean; attempts: number }): Fault {
+  return async (_input, real) => {
+    control.attempts += 1;
+    if (control.broken) throw new TypeError("Cannot read properties of undefined (reading 'refundId')");
+    return real();
+  };
+}
+
 /** A fault where the activity takes effect but its answer never reaches the workflow (every attempt). */
 export function answerLost(): Fault {
   return async (_input, real) => {
