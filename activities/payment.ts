@@ -1,6 +1,25 @@
 /** Payment activities (task queue `payments`): charge the order total, and refund it on undo. */
+import { Context } from '@temporalio/activity';
 import type { PaymentService } from '../services/payment';
 import { asActivity, asUndo } from './failures';
+
+/** How often a charge waiting on the card gateway heartbeats; well under any sensible heartbeat timeout. */
+export const GATEWAY_WAIT_HEARTBEAT_MS = 1_000;
+
+/**
+ * The card gateway's `sleep` for activities: waits in short steps and heartbeats between them. A cancel only
+ * reaches an activity through a heartbeat answer, so without them a hanging charge would hold its worker slot
+ * until its own timeout; with them a heartbeat timeout also notices a worker that died mid-wait. The sleep
+ * itself is the activity context's, so it stops when the activity is cancelled or times out.
+ */
+export async function sleepWhileHeartbeating(ms: number): Promise<void> {
+  const context = Context.current();
+  const until = Date.now() + ms;
+  for (let left = ms; left > 0; left = until - Date.now()) {
+    context.heartbeat();
+    await context.sleep(Math.min(left, GATEWAY_WAIT_HEARTBEAT_MS));
+  }
+}
 
 export interface ChargePaymentInput {
   orderId: string;

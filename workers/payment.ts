@@ -1,6 +1,5 @@
 /** The payment service's worker process: runs the simulated card gateway's activities on the `payments` task queue. */
-import { Context } from '@temporalio/activity';
-import { createPaymentActivities } from '../activities/payment';
+import { createPaymentActivities, sleepWhileHeartbeating } from '../activities/payment';
 import { readInteger } from '../lib/config';
 import { connectPaymentDb } from '../lib/databases';
 import { createPaymentService } from '../services/payment';
@@ -10,8 +9,8 @@ import { exitOnFailure, runWorker } from './run-worker';
 const db = connectPaymentDb();
 const payments = createPaymentService(db, {
   hangMs: readInteger('CARD_GATEWAY_HANG_MS', 60_000, process.env),
-  // Stops early when the activity is cancelled or times out on the worker.
-  sleep: (ms) => Context.current().sleep(ms),
+  // Heartbeats while the gateway hangs; stops early when the activity is cancelled or times out on the worker.
+  sleep: sleepWhileHeartbeating,
 });
 exitOnFailure(
   'payment',

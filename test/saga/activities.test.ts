@@ -4,17 +4,17 @@
  * that arrives after its undo is refused.
  */
 import { randomUUID } from 'node:crypto';
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ORDER_ALREADY_UNDONE } from '../../activities/failures';
 import { createCouponActivities } from '../../activities/coupon';
 import { createItemActivities } from '../../activities/item';
-import { createPaymentActivities } from '../../activities/payment';
+import { createPaymentActivities, sleepWhileHeartbeating } from '../../activities/payment';
 import { connectCouponDb, connectItemDb, connectPaymentDb, connectUserDb } from '../../lib/databases';
 import { createCouponService } from '../../services/coupon';
 import { createItemService } from '../../services/item';
+import { chargeKey, ledgerEntries } from '../../services/card-gateway';
 import { createPaymentService } from '../../services/payment';
 import { createUserService } from '../../services/user';
 
@@ -22,7 +22,7 @@ const db = { item: connectItemDb(), coupon: connectCouponDb(), payment: connectP
 const services = {
   items: createItemService(db.item),
   coupons: createCouponService(db.coupon),
-  payments: createPaymentService(db.payment, { hangMs: 50, sleep: (ms) => Context.current().sleep(ms) }),
+  payments: createPaymentService(db.payment, { hangMs: 50, sleep: sleepWhileHeartbeating }),
   users: createUserService(db.user),
 };
 const activities = {
@@ -256,6 +256,9 @@ describe('chargePayment / refundPayment', () => {
     expect(await db.payment.payment.findMany({ where: { orderId } })).toEqual([
       expect.objectContaining({ status: 'CAPTURED', amount: 12_345 }),
     ]);
+    expect(await ledgerEntries(db.payment, { orderId })).toEqual([
+      { idempotencyKey: chargeKey(orderId), orderId, amount: 12_345, status: 'CAPTURED' },
+    ]);
   });
 
   test('when a declined charge runs again, then it stays declined with a final PAYMENT_DECLINED', async () => {
@@ -268,6 +271,7 @@ describe('chargePayment / refundPayment', () => {
     });
     expect(await refusal(run(activities.chargePayment, input))).toMatchObject({ type: 'PAYMENT_DECLINED' });
     expect(await services.payments.paymentOf(orderId)).toMatchObject({ status: 'DECLINED' });
+    expect(await ledgerEntries(db.payment, { orderId })).toEqual([expect.objectContaining({ status: 'DECLINED' })]);
   });
 
   test('when refundPayment runs twice after a charge, then it is refunded once', async () => {
@@ -278,6 +282,9 @@ describe('chargePayment / refundPayment', () => {
     expect(await run(activities.refundPayment, { orderId })).toEqual({ undone: false });
 
     expect(await services.payments.paymentOf(orderId)).toEqual({ orderId, amount: 5_000, status: 'REFUNDED' });
+    expect(await ledgerEntries(db.payment, { orderId })).toEqual([
+      expect.objectContaining({ status: 'REFUNDED', amount: 5_000 }),
+    ]);
   });
 
   test('when refundPayment runs with no charge, then nothing is refunded but a VOIDED marker', async () => {
@@ -286,6 +293,10 @@ describe('chargePayment / refundPayment', () => {
     expect(await run(activities.refundPayment, { orderId })).toEqual({ undone: false });
 
     expect(await services.payments.paymentOf(orderId)).toEqual({ orderId, amount: 0, status: 'VOIDED' });
+    // The gateway keeps a tombstone for the order's key, so even a capture sent straight to it takes nothing.
+    expect(await ledgerEntries(db.payment, { orderId })).toEqual([
+      { idempotencyKey: chargeKey(orderId), orderId, amount: 0, status: 'VOIDED' },
+    ]);
   });
 
   test('when chargePayment arrives after refundPayment, then it is refused as ORDER_ALREADY_UNDONE and charges nothing', async () => {
@@ -296,6 +307,50 @@ describe('chargePayment / refundPayment', () => {
 
     expect(failure).toMatchObject({ type: ORDER_ALREADY_UNDONE, nonRetryable: true });
     expect(await services.payments.paymentOf(orderId)).toEqual({ orderId, amount: 0, status: 'VOIDED' });
+    expect(await ledgerEntries(db.payment, { orderId })).toEqual([
+      expect.objectContaining({ status: 'VOIDED', amount: 0 }),
+    ]);
+  });
+
+  test('when the card gateway hangs, then the charge fails retryably, leaving a PENDING intent that the undo voids', async () => {
+    const orderId = randomUUID();
+
+    const error = await run(activities.chargePayment, { orderId, amount: 5_000, cardToken: 'tok_timeout' }).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+
+    expect(error).not.toBeInstanceOf(ApplicationFailure);
+    expect(error).toMatchObject({ message: 'the card gateway did not answer' });
+    expect(await services.payments.paymentOf(orderId)).toEqual({ orderId, amount: 5_000, status: 'PENDING' });
+    expect(await run(activities.refundPayment, { orderId })).toEqual({ undone: false });
+    expect(await services.payments.paymentOf(orderId)).toEqual({ orderId, amount: 0, status: 'VOIDED' });
+    expect(await ledgerEntries(db.payment, { orderId })).toEqual([expect.objectContaining({ status: 'VOIDED' })]);
+  });
+
+  test('when the card gateway hangs, then the charge heartbeats while it waits and stops as soon as it is cancelled', async () => {
+    const patient = createPaymentActivities({
+      payments: createPaymentService(db.payment, { hangMs: 60_000, sleep: sleepWhileHeartbeating }),
+    });
+    const environment = new MockActivityEnvironment(undefined, { logger: quietLogger });
+    let heartbeats = 0;
+    const firstHeartbeat = new Promise<void>((resolve) =>
+      environment.on('heartbeat', () => {
+        heartbeats += 1;
+        resolve();
+      }),
+    );
+    const orderId = randomUUID();
+    const started = Date.now();
+    const charging = environment.run(patient.chargePayment, { orderId, amount: 5_000, cardToken: 'tok_timeout' });
+
+    await firstHeartbeat;
+    environment.cancel();
+
+    await expect(charging).rejects.toBeInstanceOf(CancelledFailure);
+    expect(heartbeats).toBeGreaterThanOrEqual(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await ledgerEntries(db.payment, { orderId })).toEqual([]);
   });
 });
 

@@ -5,7 +5,6 @@
  */
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { Context } from '@temporalio/activity';
 import {
   DefaultLogger,
   NativeConnection,
@@ -18,7 +17,7 @@ import { pino } from 'pino';
 import { createCouponActivities } from '../../activities/coupon';
 import { createItemActivities } from '../../activities/item';
 import { createOrderActivities } from '../../activities/order';
-import { createPaymentActivities } from '../../activities/payment';
+import { createPaymentActivities, sleepWhileHeartbeating } from '../../activities/payment';
 import { createApp } from '../../api/app';
 import { createHealthCheck } from '../../api/health';
 import { createSagaClient } from '../../api/saga-client';
@@ -75,7 +74,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
     coupons: createCouponService(db.coupon),
     payments: createPaymentService(db.payment, {
       hangMs: options.cardGatewayHangMs ?? 60_000,
-      sleep: (ms) => Context.current().sleep(ms),
+      sleep: sleepWhileHeartbeating,
     }),
     orders: createOrderService(db.order),
   };
