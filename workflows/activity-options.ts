@@ -33,10 +33,14 @@ export const STEP_TIMEOUTS = {
   scheduleToCloseTimeout: '30s',
 } satisfies ActivityOptions;
 
-/** The card gateway may hang (tok_timeout): each attempt is cut at 5 s and the whole charge at 20 s. */
+/**
+ * The card gateway may hang (tok_timeout): each attempt is cut at 5 s and the whole charge at 20 s. The charge
+ * heartbeats while it waits, so a cancel reaches it, and a killed payment worker is noticed, within 3 s.
+ */
 export const PAYMENT_TIMEOUTS = {
   startToCloseTimeout: '5s',
   scheduleToCloseTimeout: '20s',
+  heartbeatTimeout: '3s',
 } satisfies ActivityOptions;
 
 export const STEP_RETRY_POLICY = {

@@ -37,7 +37,8 @@ beforeAll(async () => {
             const hold = order && holdPaymentAnnouncement.get(order.customerId);
             if (hold) await hold.fault(progress, async () => undefined);
           }
-          return (real.recordOrderProgress as (p: OrderProgress) => Promise<unknown>)(progress);
+          const record = (real as { recordOrderProgress: (p: OrderProgress) => Promise<unknown> }).recordOrderProgress;
+          return record(progress);
         },
       }),
     },
