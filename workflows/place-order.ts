@@ -176,6 +176,8 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
   );
 
   const undos: Undo[] = [];
+  // TEMPORARY (data-guards branch, until the lead's workflow change): numbers the progress writes 1, 2, 3…
+  let progressSeq = 0;
 
   async function record(status?: OrderStatus): Promise<void> {
     if (status) state.status = status;
@@ -191,6 +193,7 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
       steps: { ...state.steps },
       failureReason: state.failureReason,
       failureDetail: state.compensationError ?? state.failureDetail,
+      seq: ++progressSeq,
     });
   }
 
