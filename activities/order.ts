@@ -12,7 +12,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import { isTerminal } from '../domain/order';
-import type { OrderProgress, OrderService, OrderView } from '../services/order';
+import type { OrderProgress, OrderService, OrderView, ProgressResult } from '../services/order';
 import { TaskQueue, orderWorkflowId, type CleanUpOrderInput } from '../workflows/definitions';
 
 export interface ReconcilerSettings {
@@ -34,7 +34,7 @@ export function createOrderActivities({
 }) {
   return {
     /** Stores status, step states and failure of an order; a write older than the stored one changes nothing. */
-    async recordOrderProgress(progress: OrderProgress): Promise<{ applied: boolean }> {
+    async recordOrderProgress(progress: OrderProgress): Promise<ProgressResult> {
       return orders.recordProgress(progress);
     },
 

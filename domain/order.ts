@@ -20,6 +20,12 @@ export type StepName = (typeof STEP_NAMES)[number];
 export type StepStatus = 'NOT_STARTED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'COMPENSATED' | 'COMPENSATION_FAILED';
 export type StepStatuses = Record<StepName, StepStatus>;
 
+/**
+ * Progress writes are numbered: the order's saga from 1, the reconciler's cleanup from here, so a cleanup's writes
+ * are always newer than anything the saga it replaces wrote (the order database ignores a write older than its own).
+ */
+export const CLEANUP_FIRST_SEQ = 1_000_000;
+
 /** An order in one of these statuses has ended; nothing changes it any more. */
 export const TERMINAL_STATUSES: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED'];
 

@@ -1,11 +1,12 @@
 /** Prisma clients, one per service database, all over the `pg` driver adapter (no native query engine). */
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg, { type PoolClient, type PoolConfig } from 'pg';
 import { PrismaClient as CouponClient } from '../prisma/coupon/generated/client';
 import { PrismaClient as ItemClient } from '../prisma/item/generated/client';
 import { PrismaClient as OrderClient } from '../prisma/order/generated/client';
 import { PrismaClient as PaymentClient } from '../prisma/payment/generated/client';
 import { PrismaClient as UserClient } from '../prisma/user/generated/client';
-import { databaseUrl } from './config';
+import { databaseUrl, readInteger, type ServiceName } from './config';
 
 export type UserDb = InstanceType<typeof UserClient>;
 export type ItemDb = InstanceType<typeof ItemClient>;
@@ -13,16 +14,111 @@ export type CouponDb = InstanceType<typeof CouponClient>;
 export type PaymentDb = InstanceType<typeof PaymentClient>;
 export type OrderDb = InstanceType<typeof OrderClient>;
 
-function adapter(connectionString: string): PrismaPg {
-  return new PrismaPg({ connectionString, max: 10 });
+/**
+ * Bounds on every PostgreSQL session a process opens. Without them a session that waits on a row lock held by
+ * a crashed or stuck peer waits forever, and a transaction whose process froze keeps its locks forever.
+ */
+export interface SessionLimits {
+  /** A statement waiting this long for a lock fails (55P03) instead of hanging; the activity then retries. */
+  lockTimeoutMs: number;
+  /** Any statement running this long is cancelled (57014). */
+  statementTimeoutMs: number;
+  /** The server ends a session that sits this long inside an open transaction (25P03), releasing its locks. */
+  idleInTransactionTimeoutMs: number;
+  /** Opening a connection, or waiting for a free one in the pool, fails after this long. */
+  connectionTimeoutMs: number;
 }
 
-export const connectUserDb = (url = databaseUrl('user')): UserDb => new UserClient({ adapter: adapter(url) });
-export const connectItemDb = (url = databaseUrl('item')): ItemDb => new ItemClient({ adapter: adapter(url) });
-export const connectCouponDb = (url = databaseUrl('coupon')): CouponDb => new CouponClient({ adapter: adapter(url) });
-export const connectPaymentDb = (url = databaseUrl('payment')): PaymentDb =>
-  new PaymentClient({ adapter: adapter(url) });
-export const connectOrderDb = (url = databaseUrl('order')): OrderDb => new OrderClient({ adapter: adapter(url) });
+export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
+export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
+/** Connections per process and database; the workers run few activities at once. */
+export const POOL_SIZE = 10;
+/** First TCP keep-alive probe after this much silence, so a connection to a vanished server is noticed. */
+export const KEEP_ALIVE_INITIAL_DELAY_MS = 10_000;
+
+/** The limits from the environment (`DB_LOCK_TIMEOUT_MS`, …), each falling back to its default. */
+export function sessionLimits(env: NodeJS.ProcessEnv = process.env): SessionLimits {
+  return {
+    lockTimeoutMs: readInteger('DB_LOCK_TIMEOUT_MS', DEFAULT_LOCK_TIMEOUT_MS, env),
+    statementTimeoutMs: readInteger('DB_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, env),
+    idleInTransactionTimeoutMs: readInteger(
+      'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+      DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      env,
+    ),
+    connectionTimeoutMs: readInteger('DB_CONNECTION_TIMEOUT_MS', DEFAULT_CONNECTION_TIMEOUT_MS, env),
+  };
+}
+
+/**
+ * The pg pool settings of a service database. The timeouts travel as startup parameters, so they hold for
+ * every session of the pool from its first statement on; `application_name` names the service in
+ * `pg_stat_activity`, so an operator sees whose session holds a lock.
+ */
+export function poolConfig(service: ServiceName, connectionString: string, limits: SessionLimits): PoolConfig {
+  return {
+    connectionString,
+    max: POOL_SIZE,
+    application_name: `order-saga:${service}`,
+    lock_timeout: limits.lockTimeoutMs,
+    statement_timeout: limits.statementTimeoutMs,
+    idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+    connectionTimeoutMillis: limits.connectionTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEP_ALIVE_INITIAL_DELAY_MS,
+  };
+}
+
+/**
+ * The pool of a service database, hardened against connections that die (PostgreSQL restarted, a session
+ * terminated by an operator or by idle_in_transaction_session_timeout):
+ * - an idle pooled connection that fails makes the pool emit 'error', which would crash the process if nobody
+ *   listened; the pool drops that connection itself and opens a new one on the next query, so a warning will do;
+ * - a connection that dies while checked out inside a Prisma interactive transaction is never given back:
+ *   Prisma 6.19 only releases it after a successful ROLLBACK, which a dead connection cannot run, so each such
+ *   death would cost the pool a slot for good (and make $disconnect hang). Such a connection is released here,
+ *   with an error so the pool discards it, once the code that used it had its turn to release it.
+ */
+export function createPool(service: ServiceName, config: PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  const checkedOut = new Set<PoolClient>();
+  pool.on('error', (error) => warn(service, `an idle connection failed (${error.message}); it will be replaced`));
+  pool.on('acquire', (client) => checkedOut.add(client));
+  pool.on('release', (_error, client) => checkedOut.delete(client));
+  pool.on('connect', (client) => {
+    client.once('end', () =>
+      setImmediate(() => {
+        if (!checkedOut.has(client)) return;
+        warn(service, 'a connection in use was lost; it leaves the pool');
+        client.release(new Error(`${service} database: the connection was lost while in use`));
+        client.release = () => undefined; // a late release by its user must not throw
+      }),
+    );
+  });
+  return pool;
+}
+
+function warn(service: ServiceName, message: string): void {
+  console.warn(`${service} database: ${message}`);
+}
+
+function adapter(service: ServiceName, url: string, limits: Partial<SessionLimits>): PrismaPg {
+  const pool = createPool(service, poolConfig(service, url, { ...sessionLimits(), ...limits }));
+  return new PrismaPg(pool, { disposeExternalPool: true });
+}
+
+export const connectUserDb = (url = databaseUrl('user'), limits: Partial<SessionLimits> = {}): UserDb =>
+  new UserClient({ adapter: adapter('user', url, limits) });
+export const connectItemDb = (url = databaseUrl('item'), limits: Partial<SessionLimits> = {}): ItemDb =>
+  new ItemClient({ adapter: adapter('item', url, limits) });
+export const connectCouponDb = (url = databaseUrl('coupon'), limits: Partial<SessionLimits> = {}): CouponDb =>
+  new CouponClient({ adapter: adapter('coupon', url, limits) });
+export const connectPaymentDb = (url = databaseUrl('payment'), limits: Partial<SessionLimits> = {}): PaymentDb =>
+  new PaymentClient({ adapter: adapter('payment', url, limits) });
+export const connectOrderDb = (url = databaseUrl('order'), limits: Partial<SessionLimits> = {}): OrderDb =>
+  new OrderClient({ adapter: adapter('order', url, limits) });
 
 /** True when a Prisma error is a unique-constraint violation. */
 export function isUniqueViolation(error: unknown): boolean {

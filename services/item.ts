@@ -32,6 +32,45 @@ export interface StockLine {
 
 const itemFields = { id: true, name: true, size: true, price: true, stockQuantity: true, version: true } as const;
 
+type ItemTx = Parameters<Parameters<ItemDb['$transaction']>[0]>[0];
+
+/**
+ * Decrements a line's stock only if the item still has the order's price and enough stock, in one statement:
+ * the condition is checked on the row version the update writes, so an admin price change committed meanwhile
+ * can never slip between a price check and the decrement (the update waits for the change, then re-checks).
+ */
+async function takeStock(tx: ItemTx, line: StockLine): Promise<void> {
+  const decremented = await decrementIfPriceAndStockMatch(tx, line);
+  if (decremented) return;
+  // Nothing updated: lock the row and find out why. Holding the lock, what we read is what a retry would see.
+  const [item] = await tx.$queryRaw<{ price: number; stock: number }[]>`
+    SELECT price, stock_quantity AS stock FROM items WHERE id = ${line.itemId} FOR UPDATE`;
+  if (!item) throw new BusinessRuleError(FailureReason.ITEM_NOT_FOUND, `item ${line.itemId} does not exist`);
+  if (item.price !== line.unitPrice) {
+    throw new BusinessRuleError(
+      FailureReason.PRICE_MISMATCH,
+      `item ${line.itemId} costs ${item.price}, the order says ${line.unitPrice}`,
+    );
+  }
+  if (item.stock < line.quantity) {
+    throw new BusinessRuleError(
+      FailureReason.OUT_OF_STOCK,
+      `item ${line.itemId} has fewer than ${line.quantity} in stock`,
+    );
+  }
+  // The row changed back between the update and the lock (say, a price edit undone); it is locked now, so this holds.
+  if (!(await decrementIfPriceAndStockMatch(tx, line))) {
+    throw new Error(`item ${line.itemId}: the locked row refused a decrement it allows`);
+  }
+}
+
+async function decrementIfPriceAndStockMatch(tx: ItemTx, line: StockLine): Promise<boolean> {
+  const updated = await tx.$executeRaw`
+    UPDATE items SET stock_quantity = stock_quantity - ${line.quantity}, version = version + 1, updated_at = now()
+    WHERE id = ${line.itemId} AND price = ${line.unitPrice} AND stock_quantity >= ${line.quantity}`;
+  return updated === 1;
+}
+
 export function createItemService(db: ItemDb) {
   return {
     async listItems(ids?: number[]): Promise<Item[]> {
@@ -91,23 +130,7 @@ export function createItemService(db: ItemDb) {
         }
         // A fixed lock order keeps concurrent multi-line orders from deadlocking.
         for (const line of [...lines].sort((a, b) => a.itemId - b.itemId)) {
-          const item = await tx.item.findUnique({ where: { id: line.itemId } });
-          if (!item) throw new BusinessRuleError(FailureReason.ITEM_NOT_FOUND, `item ${line.itemId} does not exist`);
-          if (item.price !== line.unitPrice) {
-            throw new BusinessRuleError(
-              FailureReason.PRICE_MISMATCH,
-              `item ${line.itemId} costs ${item.price}, the order says ${line.unitPrice}`,
-            );
-          }
-          const decremented = await tx.$executeRaw`
-            UPDATE items SET stock_quantity = stock_quantity - ${line.quantity}, version = version + 1, updated_at = now()
-            WHERE id = ${line.itemId} AND stock_quantity >= ${line.quantity}`;
-          if (decremented === 0) {
-            throw new BusinessRuleError(
-              FailureReason.OUT_OF_STOCK,
-              `item ${line.itemId} has fewer than ${line.quantity} in stock`,
-            );
-          }
+          await takeStock(tx, line);
           await tx.reservedLine.create({ data: { orderId, itemId: line.itemId, quantity: line.quantity } });
         }
         return { newlyReserved: true };

@@ -1,6 +1,12 @@
 /** Order service: orders, their lines, saga step states and status history. Sole owner of the order database. */
 import type { OrderFailureReason } from '../domain/failures';
-import { orderTotal, type OrderLineInput, type OrderStatus, type StepStatuses } from '../domain/order';
+import {
+  CLEANUP_FIRST_SEQ,
+  orderTotal,
+  type OrderLineInput,
+  type OrderStatus,
+  type StepStatuses,
+} from '../domain/order';
 import type { OrderDb } from '../lib/databases';
 import { isUniqueViolation } from '../lib/databases';
 import { ServiceError } from '../lib/errors';
@@ -35,6 +41,34 @@ export interface OrderProgress {
   steps: StepStatuses;
   failureReason: OrderFailureReason | null;
   failureDetail: string | null;
+  /**
+   * Orders the writes of one order: the workflow numbers its writes 1, 2, 3…, a reconciler uses numbers from
+   * RECONCILER_MIN_PROGRESS_SEQ up. A write that is not newer than the stored one changes nothing, so a late
+   * retry of an old write can never overwrite a newer state. Required; only runs of the workflow code from
+   * before sequence numbers existed still send writes without it, and recordProgress copes with those.
+   */
+  seq: number;
+}
+
+/** Whether a progress write took effect, or was ignored as stale (not newer than what is stored, or after the end). */
+export interface ProgressResult {
+  applied: boolean;
+}
+
+/** Sequence numbers from here up are the reconciler's: always newer than anything the workflow writes. */
+export const RECONCILER_MIN_PROGRESS_SEQ = CLEANUP_FIRST_SEQ;
+
+/** The statuses an order never leaves for a non-final one. */
+export const FINAL_ORDER_STATUSES: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED'];
+
+/** What the reconciler needs to know about an order that has not ended. */
+export interface UnfinishedOrder {
+  orderId: string;
+  status: OrderStatus;
+  steps: StepStatuses;
+  progressSeq: number;
+  createdAt: Date;
+  workflowId: string;
 }
 
 const orderInclude = {
@@ -77,6 +111,23 @@ function toView(order: StoredOrder): OrderView {
     workflowId: order.workflowId,
     createdAt: order.createdAt.toISOString(),
   };
+}
+
+/** A value the type requires but an older caller may still leave out. */
+function isMissing(value: unknown): value is undefined {
+  return value === undefined;
+}
+
+function isFinal(status: OrderStatus): boolean {
+  return FINAL_ORDER_STATUSES.includes(status);
+}
+
+/** True when a progress write must change nothing: it is not newer than the stored state, or undoes an end. */
+function isStale(progress: OrderProgress, current: { status: OrderStatus; seq: bigint }): boolean {
+  if (isFinal(current.status) && !isFinal(progress.status)) return true;
+  // A workflow run in flight across the deploy that introduced seq still sends writes without one.
+  if (isMissing(progress.seq)) return isFinal(current.status);
+  return BigInt(progress.seq) <= current.seq;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -125,12 +176,18 @@ export function createOrderService(db: OrderDb) {
       }
     },
 
-    /** Stores the saga's progress; a status change is appended to the history with its timestamp. */
-    async recordProgress(progress: OrderProgress): Promise<void> {
-      await db.$transaction(async (tx) => {
-        const [current] = await tx.$queryRaw<{ status: OrderStatus; failure_detail: string | null }[]>`
-          SELECT status::text AS status, failure_detail FROM orders WHERE id = ${progress.orderId}::uuid FOR UPDATE`;
+    /**
+     * Stores the saga's progress unless it is stale; a status change is appended to the history with its
+     * timestamp. Stale means: its seq is not above the stored one, or it would move a final order (COMPLETED,
+     * CANCELLED) back to a non-final status. A write without seq (from a workflow run older than sequence
+     * numbers) applies unless the order has already ended.
+     */
+    async recordProgress(progress: OrderProgress): Promise<ProgressResult> {
+      return db.$transaction(async (tx) => {
+        const [current] = await tx.$queryRaw<{ status: OrderStatus; seq: bigint }[]>`
+          SELECT status::text AS status, progress_seq AS seq FROM orders WHERE id = ${progress.orderId}::uuid FOR UPDATE`;
         if (!current) throw new Error(`order ${progress.orderId} does not exist`);
+        if (isStale(progress, current)) return { applied: false };
         await tx.order.update({
           where: { id: progress.orderId },
           data: {
@@ -140,6 +197,7 @@ export function createOrderService(db: OrderDb) {
             paymentStep: progress.steps.payment,
             failureReason: progress.failureReason,
             failureDetail: progress.failureDetail,
+            ...(isMissing(progress.seq) ? {} : { progressSeq: progress.seq }),
           },
         });
         if (current.status !== progress.status) {
@@ -147,7 +205,52 @@ export function createOrderService(db: OrderDb) {
             data: { orderId: progress.orderId, status: progress.status, detail: progress.failureDetail },
           });
         }
+        return { applied: true };
       });
+    },
+
+    /** Orders in any of the statuses, newest first (for admins). */
+    async listOrdersByStatus(statuses: OrderStatus[], limit = 100): Promise<OrderView[]> {
+      const orders = await db.order.findMany({
+        where: { status: { in: statuses } },
+        include: orderInclude,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: limit,
+      });
+      return orders.map(toView);
+    },
+
+    /** Orders that have not ended (neither COMPLETED nor CANCELLED) and were created before the time, oldest first. */
+    async findUnfinishedOrders({
+      createdBefore,
+      limit,
+    }: {
+      createdBefore: Date;
+      limit: number;
+    }): Promise<UnfinishedOrder[]> {
+      const orders = await db.order.findMany({
+        where: { status: { notIn: [...FINAL_ORDER_STATUSES] }, createdAt: { lt: createdBefore } },
+        select: {
+          id: true,
+          status: true,
+          itemsStep: true,
+          couponsStep: true,
+          paymentStep: true,
+          progressSeq: true,
+          createdAt: true,
+          workflowId: true,
+        },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: limit,
+      });
+      return orders.map((order) => ({
+        orderId: order.id,
+        status: order.status,
+        steps: { items: order.itemsStep, coupons: order.couponsStep, payment: order.paymentStep },
+        progressSeq: Number(order.progressSeq),
+        createdAt: order.createdAt,
+        workflowId: order.workflowId,
+      }));
     },
 
     async listOrders(customerId: number, limit = 100): Promise<OrderView[]> {

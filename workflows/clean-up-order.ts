@@ -5,7 +5,8 @@
  */
 import { RECONCILED } from '../domain/failures';
 import { couponUndo, itemUndo, paymentUndo } from './activity-options';
-import { CLEANUP_FIRST_SEQ, type CleanUpOrderInput, type PlaceOrderResult } from './definitions';
+import { CLEANUP_FIRST_SEQ } from '../domain/order';
+import type { CleanUpOrderInput, PlaceOrderResult } from './definitions';
 import { OrderSaga } from './saga';
 import { StepFailure } from './step-failure';
 

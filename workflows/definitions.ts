@@ -25,9 +25,6 @@ export function orderWorkflowId(orderId: string): string {
 /** The schedule that runs the reconcileOrders sweep (visible under Schedules in the Web UI). */
 export const RECONCILER_SCHEDULE_ID = 'order-reconciler';
 
-/** Progress writes of a cleanup come after any of the order's own saga (whose sequence starts at 1). */
-export const CLEANUP_FIRST_SEQ = 1_000_000;
-
 /** Custom search attributes; every Temporal server the project starts registers them (see scripts/lib/temporal). */
 export const OrderSearchAttributes = {
   status: defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD),
