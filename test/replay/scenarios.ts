@@ -30,7 +30,8 @@ export const recordingOverrides: TestSystemOptions['activityOverrides'] = {
     ...real,
     async refundPayment(...args: unknown[]) {
       // Non-transient: a transient fault would be retried until it passes, never reaching COMPENSATION_FAILED.
-      if (faults.refundFails) throw ApplicationFailure.nonRetryable('the card gateway refuses this refund', 'UNDO_REFUSED');
+      if (faults.refundFails)
+        throw ApplicationFailure.nonRetryable('the card gateway refuses this refund', 'UNDO_REFUSED');
       return (real as ActivityFunctions).refundPayment!(...args);
     },
   }),

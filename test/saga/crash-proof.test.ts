@@ -7,12 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import type { OrderProgress } from '../../services/order';
 import { ensureReconcilerSchedule } from '../../workers/reconciler-schedule';
-import {
-  RECONCILER_SCHEDULE_ID,
-  TaskQueue,
-  orderWorkflowId,
-  type PlaceOrderInput,
-} from '../../workflows/definitions';
+import { RECONCILER_SCHEDULE_ID, TaskQueue, orderWorkflowId, type PlaceOrderInput } from '../../workflows/definitions';
 import { eventually, request, waitForOrder } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { FaultInjector, buggyWhile, held } from './support/faults';
@@ -90,9 +85,7 @@ test('when a refund fails for a non-transient reason, then the order retries it 
     args: [input],
   });
   await charge.entered;
-  expect((await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token })).status).toBe(
-    202,
-  );
+  expect((await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token })).status).toBe(202);
   charge.release();
 
   await waitForOrder(system, shop.customer.token, orderId, ['COMPENSATION_FAILED']);
@@ -170,7 +163,9 @@ test('when an order workflow is terminated mid-saga, then the reconciler undoes 
 test('when an order was recorded but its workflow never started, then the reconciler cancels it, and a late start attaches to nothing new', async () => {
   const shop = await aShop(system);
   const orderId = randomUUID();
-  const lines = [{ itemId: shop.coat.id, quantity: 1, unitPrice: 20_000, discountedUnitPrice: 20_000, userCouponIds: [] }];
+  const lines = [
+    { itemId: shop.coat.id, quantity: 1, unitPrice: 20_000, discountedUnitPrice: 20_000, userCouponIds: [] },
+  ];
   await system.services.orders.createOrder({
     orderId,
     workflowId: orderWorkflowId(orderId),
