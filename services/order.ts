@@ -223,10 +223,10 @@ export function createOrderService(db: OrderDb) {
     /** Orders that have not ended (neither COMPLETED nor CANCELLED) and were created before the time, oldest first. */
     async findUnfinishedOrders({
       createdBefore,
-      limit,
+      limit = 100,
     }: {
       createdBefore: Date;
-      limit: number;
+      limit?: number;
     }): Promise<UnfinishedOrder[]> {
       const orders = await db.order.findMany({
         where: { status: { notIn: [...FINAL_ORDER_STATUSES] }, createdAt: { lt: createdBefore } },
