@@ -3,8 +3,8 @@
  * completes the order; on any failure or a customer cancel it undoes, in reverse, every step that may have
  * taken effect, and never reports an undo it could not finish. The mechanics live in ./saga.ts.
  *
- * Editing note: two replay tests rewrite this file's source on purpose (test/replay/*-loader.js); they look for
- * the `Promise.allSettled([` of the parallel steps and the `if (!patched(RECORD_RUNNING_STEPS_PATCH)) return;` guard.
+ * Editing note: two replay tests rewrite this file's source on purpose (test/replay/*-loader.js): one swaps the
+ * two parallel steps, the other drops the running-steps guard. Keep both shapes (they fail loudly otherwise).
  */
 import { log, patched, setCurrentDetails } from '@temporalio/workflow';
 import { isFailureReason } from '../domain/failures';

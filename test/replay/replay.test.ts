@@ -98,13 +98,13 @@ test("when every committed history is replayed against today's workflow code, th
   ).toEqual([]);
 });
 
-/** Today's workflow with its source rewritten by a webpack loader. */
-function bundleVariant(loader: string) {
+/** Today's workflow with the source of one of its files rewritten by a webpack loader. */
+function bundleVariant(loader: string, file: RegExp = /place-order\.ts$/) {
   return bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
     webpackConfigHook: (config) => {
       config.module?.rules?.push({
-        test: /place-order\.ts$/,
+        test: file,
         enforce: 'pre',
         use: [{ loader: require.resolve(loader) }],
       });
