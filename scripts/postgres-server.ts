@@ -30,9 +30,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   await createServiceDatabases(`postgresql://postgres:postgres@127.0.0.1:${port}/postgres`, SERVICES);
-  console.log(
-    `ready: PostgreSQL on port ${port}, postmaster pid ${server.postmaster.pid}, data in ${path.relative(ROOT, dataDir)}`,
-  );
+  console.log(`ready: PostgreSQL on port ${port}, postmaster pid ${server.postmaster.pid}, data in ${dataDir}`);
 }
 
 main().catch((error: unknown) => {

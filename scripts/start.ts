@@ -51,6 +51,12 @@ function prefixer(name: string): (line: string) => void {
   return (line) => process.stdout.write(`${label} ${line}\n`);
 }
 
+/** A path as a reader wants it: relative when inside the current folder, else absolute. */
+function shown(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') ? relative : file;
+}
+
 const log = prefixer('start');
 const supervisor = new Supervisor({
   policy: restartPolicyFromEnv(),
@@ -183,7 +189,7 @@ async function main(): Promise<void> {
   log('');
   log(`Gateway:     ${gateway}   (API docs: ${gateway}/docs)`);
   log(`Temporal UI: ${env.TEMPORAL_UI_URL}`);
-  log(`Processes:   ${path.relative(process.cwd(), STATE_FILE) || STATE_FILE}`);
+  log(`Processes:   ${shown(STATE_FILE)}`);
   log('Press Ctrl-C to stop.');
 }
 
@@ -196,10 +202,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // Never leave children behind, even on an unexpected exit of this script.
 process.on('exit', () => supervisor.killAllNow());
 
-void supervisor.finished.then(async ({ exitCode, reason }) => {
+void supervisor.finished.then(async ({ exitCode }) => {
   await unsupervisedTemporal?.stop().catch((error: unknown) => log(`temporal: ${String(error)}`));
-  if (exitCode !== 0) log(`stopped: ${reason}`);
-  log(`stopped; data kept in ${path.relative(process.cwd(), DATA_DIR) || DATA_DIR}`);
+  log(`stopped${exitCode ? ` (exit code ${exitCode})` : ''}; data kept in ${shown(DATA_DIR)}`);
   process.exit(exitCode);
 });
 
