@@ -39,6 +39,15 @@ async function keepReconcilerScheduled(): Promise<void> {
   }
 }
 
+/**
+ * `npm start` bundles the workflow code once and passes the bundle, so that a restarted order worker polls again
+ * within seconds instead of bundling anew; run on its own, the worker bundles the workflows itself.
+ */
+const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+const workflowCode = bundlePath
+  ? { workflowBundle: { codePath: bundlePath } }
+  : { workflowsPath: require.resolve('../workflows') };
+
 const db = connectOrderDb();
 void keepReconcilerScheduled();
 exitOnFailure(
@@ -47,7 +56,7 @@ exitOnFailure(
     'order',
     {
       taskQueue: TaskQueue.orders,
-      workflowsPath: require.resolve('../workflows'),
+      ...workflowCode,
       activities: createOrderActivities({
         orders: createOrderService(db),
         reconciler: {
