@@ -148,8 +148,15 @@ describe('reserveStock: price and stock are checked by the decrement itself', ()
       expect(final.version).toBe(priceChange.version);
       expect(priceChange.version - item.version - 1).toBe(reserved);
       expect(final.stockQuantity).toBe(100 - reserved);
+      // Whatever the interleaving, an order at the old price after the change is refused and takes nothing.
+      const late = await settle(
+        items.reserveStock(randomUUID(), [{ itemId: item.id, quantity: 1, unitPrice: 10_000 }]),
+      );
+      expect((late.error as BusinessRuleError).reason).toBe('PRICE_MISMATCH');
+      expect((await items.getItem(item.id))!.stockQuantity).toBe(100 - reserved);
     }
-    expect(mismatches).toBeGreaterThan(0);
+    // How many orders the change overtook depends on the machine's timing; it is reported, never asserted.
+    console.log(`price change overtook ${mismatches} of ${ROUNDS * ORDERS} concurrent orders`);
   });
 });
 
