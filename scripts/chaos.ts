@@ -130,6 +130,7 @@ async function main(): Promise<number> {
   const abort = new AbortController();
   let stack: Stack | null = null;
   let error: string | null = null;
+  let interrupted = false;
   const collected: Collected = {
     durationsMs: {},
     runs: [],
@@ -145,6 +146,7 @@ async function main(): Promise<number> {
       stack?.killAllNow();
       process.exit(130);
     }
+    interrupted = true;
     error = `interrupted by ${signal}`;
     log(`${signal}: stopping the run and the stack (again to kill at once)`);
     abort.abort();
@@ -173,7 +175,7 @@ async function main(): Promise<number> {
   } catch (caught) {
     error ??= caught instanceof Error ? caught.message : String(caught);
     log(`run failed: ${error}`);
-    if (stack) log(`the stack's last lines:\n${stack.logTail().slice(-30).join('\n')}`);
+    if (stack && !interrupted) log(`the stack's last lines:\n${stack.logTail().slice(-30).join('\n')}`);
   } finally {
     clearInterval(watch);
     await collected.killer?.stop();
