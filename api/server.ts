@@ -25,7 +25,9 @@ async function main(): Promise<void> {
     payment: connectPaymentDb(),
     order: connectOrderDb(),
   };
-  const connection = await Connection.connect({ address: config.temporal.address });
+  // Lazy: the gateway starts (and answers /health with 503) while Temporal is down or restarting; the channel
+  // connects on the first call and reconnects by itself.
+  const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
 
   const app = createApp({

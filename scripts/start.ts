@@ -1,12 +1,16 @@
 /**
  * `npm start`: the whole system on one machine, no Docker. Starts PostgreSQL (embedded, unless every service
- * has a *_DATABASE_URL) and a Temporal dev server with its Web UI (unless TEMPORAL_ADDRESS is set), applies
- * migrations, loads the seed data, then runs each worker and the gateway as its own OS process. Ctrl-C stops
- * everything in reverse order and keeps the data for the next start.
+ * has a *_DATABASE_URL), applies migrations, loads the seed data, starts a Temporal dev server with its Web UI
+ * (unless TEMPORAL_ADDRESS is set), then runs each worker and the gateway as its own OS process.
+ *
+ * Every process is supervised (scripts/lib/supervisor.ts): one that dies is restarted with a backoff while the
+ * rest keeps running, and one that keeps dying stops everything with exit code 1. Ctrl-C (or SIGTERM) stops
+ * everything in reverse order and keeps the data for the next start. The running pids are kept in
+ * `$DATA_DIR/processes.json`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import {
   DEFAULT_TEMPORAL_PORT,
   DEFAULT_TEMPORAL_UI_PORT,
@@ -18,109 +22,78 @@ import {
 } from '../lib/config';
 import { ROOT, migrateService } from './lib/migrate';
 import { generatePrismaClients } from './lib/prisma-clients';
-import { resolveTemporalCli, startDevServer, type RunningDevServer } from './lib/temporal-server';
+import { Supervisor, restartPolicyFromEnv, type ProcessSpec } from './lib/supervisor';
+import {
+  devServerArgs,
+  resolveTemporalCli,
+  startDevServer,
+  temporalAnswers,
+  type RunningDevServer,
+} from './lib/temporal-server';
 
-const DATA_DIR = process.env.DATA_DIR || path.join(ROOT, '.data');
+const DATA_DIR = path.resolve(process.env.DATA_DIR || path.join(ROOT, '.data'));
+const STATE_FILE = path.join(DATA_DIR, 'processes.json');
+const WORKFLOW_BUNDLE = path.join(DATA_DIR, 'workflow-bundle.js');
 const COLORS = [36, 33, 35, 32, 34, 31, 96, 93];
-const PROCESSES = [
+const WORKERS = [
   { name: 'order-worker', entry: 'workers/order.ts' },
   { name: 'item-worker', entry: 'workers/item.ts' },
   { name: 'coupon-worker', entry: 'workers/coupon.ts' },
   { name: 'payment-worker', entry: 'workers/payment.ts' },
-  { name: 'gateway', entry: 'api/server.ts' },
 ];
+const LABELS = ['postgres', 'temporal', ...WORKERS.map((worker) => worker.name), 'gateway', 'start'];
 
-function prefixer(name: string, index: number): (line: string) => void {
+function prefixer(name: string): (line: string) => void {
+  const index = Math.max(0, LABELS.indexOf(name));
   const label = process.stdout.isTTY
     ? `\x1b[${COLORS[index % COLORS.length]}m${name.padEnd(15)}\x1b[0m|`
     : `${name.padEnd(15)}|`;
   return (line) => process.stdout.write(`${label} ${line}\n`);
 }
 
-function pipeLines(stream: NodeJS.ReadableStream | null, write: (line: string) => void): void {
-  let buffer = '';
-  stream?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const lines = buffer.split('\n');
-    buffer = lines.pop() ?? '';
-    for (const line of lines) write(line);
-  });
-  stream?.on('end', () => buffer && write(buffer));
+const log = prefixer('start');
+const supervisor = new Supervisor({
+  policy: restartPolicyFromEnv(),
+  stateFile: STATE_FILE,
+  log,
+  // While stopping, the dev server's own system workers warn about the closed port: noise, not news.
+  output: (name, line) => !(name === 'temporal' && supervisor.stopping) && prefixer(name)(line),
+});
+
+/** A TypeScript entry point of this repository, run by the same Node.js as this script. */
+function nodeProcess(name: string, entry: string, env: NodeJS.ProcessEnv): Omit<ProcessSpec, 'readyLine'> {
+  return { name, command: process.execPath, args: ['--import', 'tsx', path.join(ROOT, entry)], cwd: ROOT, env };
 }
 
-async function main(): Promise<void> {
-  const log = prefixer('start', 7);
-  const children: { name: string; child: ChildProcess }[] = [];
-  let temporal: RunningDevServer | undefined;
-  let stopping = false;
+/**
+ * Bundles the workflow code once, so that a restarted order worker loads the bundle instead of running webpack
+ * again. Written whole and renamed into place: a worker never reads half a bundle.
+ */
+async function bundleWorkflows(): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
+  });
+  mkdirSync(DATA_DIR, { recursive: true });
+  writeFileSync(`${WORKFLOW_BUNDLE}.tmp`, code);
+  renameSync(`${WORKFLOW_BUNDLE}.tmp`, WORKFLOW_BUNDLE);
+  return WORKFLOW_BUNDLE;
+}
 
-  let postgres: { name: string; child: ChildProcess } | undefined;
+/** The embedded PostgreSQL wrapper; its ready line names the real server's pid, which tools may kill. */
+function postgresProcess(env: NodeJS.ProcessEnv): ProcessSpec {
+  return {
+    ...nodeProcess('postgres', 'scripts/postgres-server.ts', env),
+    readyLine: /^ready/,
+    recordFromLine: (line) => {
+      const pid = /postmaster pid (\d+)/.exec(line)?.[1];
+      return pid ? { postmasterPid: Number(pid) } : undefined;
+    },
+  };
+}
 
-  async function stopChild(running: { name: string; child: ChildProcess } | undefined): Promise<void> {
-    if (!running) return;
-    const { name, child } = running;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
-    child.kill('SIGTERM');
-    if (!(await Promise.race([exited, sleep(15_000).then(() => false)]))) {
-      log(`${name} did not stop in time; killing it`);
-      child.kill('SIGKILL');
-    }
-  }
-
-  function run(name: string, entry: string, env: NodeJS.ProcessEnv, color: number, onLine?: (line: string) => void) {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: Ctrl-C reaches only this script, which stops the processes in order.
-      detached: true,
-    });
-    const write = prefixer(name, color);
-    const onOutput = (line: string) => {
-      write(line);
-      onLine?.(line);
-    };
-    pipeLines(child.stdout, onOutput);
-    pipeLines(child.stderr, onOutput);
-    child.on('exit', (code, signal) => {
-      if (stopping) return;
-      write(`exited unexpectedly (${signal ?? code}); stopping everything`);
-      void stopAll(1);
-    });
-    return { name, child };
-  }
-
-  async function stopAll(exitCode: number): Promise<never> {
-    if (stopping) return new Promise<never>(() => {});
-    stopping = true;
-    log('stopping…');
-    for (const running of [...children].reverse()) await stopChild(running);
-    await temporal?.stop().catch((error: unknown) => log(`temporal: ${String(error)}`));
-    await stopChild(postgres);
-    log('stopped; data kept in ' + path.relative(process.cwd(), DATA_DIR));
-    process.exit(exitCode);
-  }
-  process.on('SIGINT', () => void stopAll(Number(process.exitCode ?? 0)));
-  process.on('SIGTERM', () => void stopAll(Number(process.exitCode ?? 0)));
-  // Never leave children behind, even on an unexpected exit.
-  process.on('exit', () =>
-    [...children, postgres, temporal?.process && { child: temporal.process }].forEach(
-      (running) => running && running.child.exitCode === null && running.child.kill('SIGKILL'),
-    ),
-  );
-
-  await generatePrismaClients(log);
-
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR };
-  const embedded = SERVICES.filter((service) => !process.env[databaseUrlVariable(service)]);
-  if (embedded.length > 0) {
-    await new Promise<void>((resolve) => {
-      postgres = run('postgres', 'scripts/postgres-server.ts', env, 5, (line) => line.startsWith('ready') && resolve());
-    });
-  }
-  for (const service of SERVICES) env[databaseUrlVariable(service)] = databaseUrl(service, env);
-
+/** Migrations and seed data, once per start, before any service runs (not supervised: they finish). */
+async function prepareDatabases(env: NodeJS.ProcessEnv): Promise<void> {
   const migrated = await Promise.all(
     SERVICES.map((service) => migrateService(service, env[databaseUrlVariable(service)]!)),
   );
@@ -135,46 +108,104 @@ async function main(): Promise<void> {
   const { created } = await seed(seedDbs);
   await Promise.all(Object.values(seedDbs).map((db) => db.$disconnect()));
   log(created > 0 ? `seed data loaded (${created} records)` : 'seed data already present');
+}
 
-  let uiUrl = process.env.TEMPORAL_UI_URL;
-  if (!process.env.TEMPORAL_ADDRESS) {
-    const port = readInteger('TEMPORAL_PORT', DEFAULT_TEMPORAL_PORT, process.env);
-    const temporalLog = prefixer('temporal', 6);
-    const uiPort = readInteger('TEMPORAL_UI_PORT', DEFAULT_TEMPORAL_UI_PORT, process.env);
-    temporal = await startDevServer({
-      executable: resolveTemporalCli(),
-      port,
-      uiPort,
-      dbFile: path.join(DATA_DIR, 'temporal', 'temporal.db'),
-      // While stopping, the dev server's own system workers warn about the closed port: noise, not news.
-      onOutput: (line) => !stopping && temporalLog(line),
-      detached: true,
-    });
+/**
+ * Runs the Temporal dev server under supervision, on the same db file at every restart so that workflow
+ * histories survive. Without a Temporal CLI, the SDK downloads and runs a dev server, which is not supervised.
+ */
+async function startTemporal(): Promise<{ address: string; uiUrl: string; unsupervised?: RunningDevServer }> {
+  const port = readInteger('TEMPORAL_PORT', DEFAULT_TEMPORAL_PORT, process.env);
+  const uiPort = readInteger('TEMPORAL_UI_PORT', DEFAULT_TEMPORAL_UI_PORT, process.env);
+  const dbFile = path.join(DATA_DIR, 'temporal', 'temporal.db');
+  const address = `127.0.0.1:${port}`;
+  const uiUrl = process.env.TEMPORAL_UI_URL ?? `http://localhost:${uiPort}`;
+  const executable = resolveTemporalCli();
+  if (!executable) {
+    const unsupervised = await startDevServer({ port, uiPort, dbFile, onOutput: prefixer('temporal') });
+    log('the downloaded Temporal dev server is not supervised: it is not restarted if it dies');
+    return { address: unsupervised.address, uiUrl, unsupervised };
+  }
+  await supervisor.start({
+    name: 'temporal',
+    command: executable,
+    args: devServerArgs({ port, uiPort, dbFile }),
+    readyProbe: () => temporalAnswers(address),
+  });
+  log(`Temporal dev server ready at ${address}`);
+  return { address, uiUrl };
+}
+
+async function gatewayAnswers(url: string): Promise<boolean> {
+  return fetch(`${url}/health`).then(
+    (res) => res.ok,
+    () => false,
+  );
+}
+
+/** A dev server that the SDK downloaded and runs; the supervisor does not know it, so it is stopped last. */
+let unsupervisedTemporal: RunningDevServer | undefined;
+
+async function main(): Promise<void> {
+  await generatePrismaClients(log);
+  const bundle = bundleWorkflows();
+  // Awaited later; a failure before then must not count as unhandled.
+  bundle.catch(() => {});
+
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR };
+  const embedded = SERVICES.filter((service) => !process.env[databaseUrlVariable(service)]);
+  if (embedded.length > 0) await supervisor.start(postgresProcess(env));
+  for (const service of SERVICES) env[databaseUrlVariable(service)] = databaseUrl(service, env);
+  const [temporal] = await Promise.all([
+    process.env.TEMPORAL_ADDRESS ? undefined : startTemporal(),
+    prepareDatabases(env),
+  ]);
+  if (temporal) {
     env.TEMPORAL_ADDRESS = temporal.address;
-    uiUrl ??= `http://localhost:${uiPort}`;
-    log(`Temporal dev server ready at ${temporal.address}`);
+    env.TEMPORAL_UI_URL = temporal.uiUrl;
+    unsupervisedTemporal = temporal.unsupervised;
   }
-  env.TEMPORAL_UI_URL = uiUrl ?? `http://localhost:${DEFAULT_TEMPORAL_UI_PORT}`;
+  env.TEMPORAL_UI_URL ??= `http://localhost:${DEFAULT_TEMPORAL_UI_PORT}`;
 
-  PROCESSES.forEach(({ name, entry }, index) => children.push(run(name, entry, env, index)));
-
+  const workerEnv = { ...env, WORKFLOW_BUNDLE_PATH: await bundle };
+  await Promise.all(
+    WORKERS.map(({ name, entry }) =>
+      supervisor.start({ ...nodeProcess(name, entry, workerEnv), readyLine: /worker polling task queue/ }),
+    ),
+  );
   const gateway = `http://localhost:${readPort(env)}`;
-  for (let attempt = 0; attempt < 120 && !stopping; attempt += 1) {
-    const healthy = await fetch(`${gateway}/health`).then(
-      (res) => res.ok,
-      () => false,
-    );
-    if (healthy) break;
-    await sleep(500);
-  }
+  await supervisor.start({
+    ...nodeProcess('gateway', 'api/server.ts', env),
+    readyProbe: () => gatewayAnswers(gateway),
+  });
+
+  log(`ready: gateway ${gateway}`);
   log('');
   log(`Gateway:     ${gateway}   (API docs: ${gateway}/docs)`);
   log(`Temporal UI: ${env.TEMPORAL_UI_URL}`);
+  log(`Processes:   ${path.relative(process.cwd(), STATE_FILE) || STATE_FILE}`);
   log('Press Ctrl-C to stop.');
 }
 
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (!supervisor.stopping) log(`${signal}: stopping…`);
+    void supervisor.stop(signal);
+  });
+}
+// Never leave children behind, even on an unexpected exit of this script.
+process.on('exit', () => supervisor.killAllNow());
+
+void supervisor.finished.then(async ({ exitCode, reason }) => {
+  await unsupervisedTemporal?.stop().catch((error: unknown) => log(`temporal: ${String(error)}`));
+  if (exitCode !== 0) log(`stopped: ${reason}`);
+  log(`stopped; data kept in ${path.relative(process.cwd(), DATA_DIR) || DATA_DIR}`);
+  process.exit(exitCode);
+});
+
 main().catch((error: unknown) => {
-  console.error('start failed:', error instanceof Error ? error.stack : error);
-  process.exitCode = 1;
-  process.kill(process.pid, 'SIGTERM');
+  // A stop during start-up makes the pending start fail too; that is not news.
+  if (supervisor.stopping) return;
+  log(`start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  void supervisor.stop('start failed', 1);
 });

