@@ -41,7 +41,8 @@ function isAlive(pid: number): boolean {
 /** The pid that really is the named process: for postgres the server itself, not its node wrapper. */
 export function targetPid(file: ProcessesFile | null, name: ProcessName): number | undefined {
   const entry = file?.processes[name];
-  return name === 'postgres' ? (entry?.postmasterPid ?? entry?.pid) : entry?.pid;
+  const pid = name === 'postgres' ? (entry?.postmasterPid ?? entry?.pid) : entry?.pid;
+  return pid ?? undefined;
 }
 
 export interface KillerOptions {

@@ -27,7 +27,8 @@ export const PROCESS_NAMES = [
 export type ProcessName = (typeof PROCESS_NAMES)[number];
 
 export interface ProcessEntry {
-  pid: number;
+  /** Null while the process is down (being restarted). */
+  pid: number | null;
   restarts: number;
   startedAt: string;
   /** Only for postgres: the real PostgreSQL server, whose parent is a node wrapper. */
@@ -141,6 +142,7 @@ function processTracker() {
   };
   return {
     remember,
+    /** The process and its descendants. */
     rememberTree(root: number) {
       remember(root);
       for (const [pid, startTime] of descendantsOf(root)) if (!known.has(pid)) known.set(pid, startTime);
@@ -252,9 +254,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   function track(): void {
     if (child.pid) tracker.rememberTree(child.pid);
     for (const entry of Object.values(readProcesses()?.processes ?? {})) {
-      tracker.remember(entry.pid);
       tracker.remember(entry.postmasterPid);
-      tracker.rememberTree(entry.pid);
+      if (entry.pid) tracker.rememberTree(entry.pid);
     }
   }
   const tracking = setInterval(track, TRACK_EVERY_MS);
