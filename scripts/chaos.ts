@@ -194,7 +194,7 @@ async function main(): Promise<number> {
     processes: collected.processes,
     availability: collected.availability,
     check: collected.check,
-    chargeSource: collected.state?.chargeSource ?? null,
+    state: collected.state,
     error,
   });
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -1,6 +1,6 @@
 /** The chaos run's report: one JSON document for machines and one line for people. */
 import type { KillRecord } from './killer';
-import type { ChargeSource, CheckResult, OrderKind, Verdict, Violation } from './invariants';
+import type { ChargeSource, CheckResult, OrderKind, SystemState, Verdict, Violation } from './invariants';
 import type { Availability } from './prober';
 import type { ProcessesFile } from './stack';
 
@@ -13,7 +13,8 @@ export interface RunFacts {
   processes: ProcessesFile | null;
   availability: Availability | null;
   check: CheckResult | null;
-  chargeSource: ChargeSource | null;
+  /** The settled state the invariants were checked on. */
+  state: SystemState | null;
   /** A failure of the run itself (the stack would not start, Ctrl-C, ...), not of the system under test. */
   error: string | null;
 }
@@ -36,7 +37,22 @@ export interface Summary {
   restarts: Record<string, number> | null;
   gateway: Availability | null;
   chargeSource: ChargeSource | null;
+  /** How much the checks looked at: rows read from each database and order workflows seen in Temporal. */
+  checked: Record<string, number> | null;
   violations: Violation[];
+}
+
+function checkedCounts(state: SystemState): Record<string, number> {
+  return {
+    orders: state.orders.length,
+    completedOrders: state.orders.filter((order) => order.status === 'COMPLETED').length,
+    items: state.items.length,
+    stockReservations: state.reservations.length,
+    usedCoupons: state.userCoupons.filter((coupon) => coupon.usedByOrderId !== null).length,
+    charges: state.charges.length,
+    capturedCharges: state.charges.filter((charge) => charge.status === 'CAPTURED').length,
+    openWorkflows: state.openWorkflows.length,
+  };
 }
 
 /** The value below which p percent of the sorted values fall (nearest rank). */
@@ -84,7 +100,8 @@ export function buildSummary(facts: RunFacts): Summary {
       ? Object.fromEntries(Object.entries(facts.processes.processes).map(([name, entry]) => [name, entry.restarts]))
       : null,
     gateway: facts.availability,
-    chargeSource: facts.chargeSource,
+    chargeSource: facts.state?.chargeSource ?? null,
+    checked: facts.state ? checkedCounts(facts.state) : null,
     violations,
   };
 }
