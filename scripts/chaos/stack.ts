@@ -251,8 +251,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
   }
 
+  /**
+   * Remembers the supervisor's whole tree (and the pids it names). Only while it runs: once it is gone its pid
+   * and those in its file may already belong to unrelated processes.
+   */
   function track(): void {
-    if (child.pid) tracker.rememberTree(child.pid);
+    if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+    tracker.rememberTree(child.pid);
     for (const entry of Object.values(readProcesses()?.processes ?? {})) {
       tracker.remember(entry.postmasterPid);
       if (entry.pid) tracker.rememberTree(entry.pid);
