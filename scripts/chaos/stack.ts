@@ -252,16 +252,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 
   /**
-   * Remembers the supervisor's whole tree (and the pids it names). Only while it runs: once it is gone its pid
-   * and those in its file may already belong to unrelated processes.
+   * Remembers the supervisor's whole tree (its children and theirs: the PostgreSQL server and its backends), only
+   * while it runs: once it is gone, its pid may already belong to an unrelated process.
    */
   function track(): void {
-    if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
-    tracker.rememberTree(child.pid);
-    for (const entry of Object.values(readProcesses()?.processes ?? {})) {
-      tracker.remember(entry.postmasterPid);
-      if (entry.pid) tracker.rememberTree(entry.pid);
-    }
+    if (child.pid && child.exitCode === null && child.signalCode === null) tracker.rememberTree(child.pid);
   }
   const tracking = setInterval(track, TRACK_EVERY_MS);
 
