@@ -143,7 +143,7 @@ async function main(): Promise<number> {
   const interrupt = (signal: string) => {
     if (abort.signal.aborted) {
       log(`${signal} again: killing everything now`);
-      stack?.killAllNow();
+      // The stack's exit hook SIGKILLs every process it started.
       process.exit(130);
     }
     interrupted = true;
@@ -153,14 +153,12 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', () => interrupt('SIGINT'));
   process.on('SIGTERM', () => interrupt('SIGTERM'));
-  // Never leave a process behind, whatever ends this one.
-  process.on('exit', () => stack?.killAllNow());
 
   let phase = performance.now();
   let watch: NodeJS.Timeout | undefined;
   try {
     log(`seed ${options.seed}; starting a private stack`);
-    stack = await startStack({ keep: options.keep, verbose: options.verbose, log });
+    stack = await startStack({ keep: options.keep, verbose: options.verbose, log, cancel: abort.signal });
     collected.durationsMs.stackStart = Math.round(performance.now() - phase);
     log(`stack up in ${collected.durationsMs.stackStart} ms: gateway ${stack.baseUrl}, data ${stack.dataDir}`);
     const running = stack;

@@ -69,6 +69,8 @@ export interface StackOptions {
   /** Echo the stack's own output to stderr. */
   verbose: boolean;
   log: (line: string) => void;
+  /** Gives up waiting for the stack to become healthy (Ctrl-C). */
+  cancel: AbortSignal;
 }
 
 function freePort(): Promise<number> {
@@ -170,8 +172,14 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
-async function waitForHealth(baseUrl: string, child: ChildProcess, deadline: number): Promise<void> {
+async function waitForHealth(
+  baseUrl: string,
+  child: ChildProcess,
+  deadline: number,
+  cancel: AbortSignal,
+): Promise<void> {
   while (Date.now() < deadline) {
+    cancel.throwIfAborted();
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`the stack exited (${child.signalCode ?? child.exitCode}) before the gateway was healthy`);
     }
@@ -216,6 +224,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const tail: string[] = [];
   const tracker = processTracker();
   let stopped = false;
+  /** Set once stop() has done everything, data folder included. */
+  let finished = false;
 
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'start.ts')], {
     cwd: ROOT,
@@ -264,6 +274,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     track();
     for (const pid of tracker.survivors()) signal(pid, 'SIGKILL');
   };
+  // Never leave a process (or, unless kept, the data folder) behind, whatever ends this one.
+  process.on('exit', () => {
+    killAllNow();
+    if (!finished && !options.keep) {
+      // Killed processes may still write for a moment: wait (synchronously, this is an exit hook) up to 2 s.
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      for (let waited = 0; waited < 40 && tracker.survivors().length > 0; waited += 1) Atomics.wait(pause, 0, 0, 50);
+      try {
+        rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        // a dying process may still hold a file; the folder is in the system's temp folder anyway
+      }
+    }
+  });
 
   async function stop(): Promise<void> {
     if (stopped) return;
@@ -286,6 +310,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await new Promise<void>((resolve) => logStream.end(resolve));
     if (options.keep) options.log(`data kept in ${dataDir} (stack log: ${logFile})`);
     else rmSync(dataDir, { recursive: true, force: true });
+    finished = true;
   }
 
   const stack: Stack = {
@@ -301,7 +326,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     killAllNow,
   };
   try {
-    await waitForHealth(stack.baseUrl, child, Date.now() + READY_TIMEOUT_MS);
+    await waitForHealth(stack.baseUrl, child, Date.now() + READY_TIMEOUT_MS, options.cancel);
   } catch (error) {
     const lines = [...tail];
     await stop();
