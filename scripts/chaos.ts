@@ -111,6 +111,7 @@ async function soak(options: ChaosOptions, stack: Stack, stop: AbortSignal, coll
   collected.check = checkInvariants(collected.state, {
     initialStock: setup.initialStock,
     clientOrders: collected.runs,
+    allowOutageFailures: options.allowOutageFailures,
   });
 }
 

@@ -95,6 +95,11 @@ export interface SystemState {
 export interface Expectations {
   initialStock: ReadonlyMap<number, number>;
   clientOrders: ClientOrder[];
+  /**
+   * An order failed by an outage (SERVICE_UNAVAILABLE, or PAYMENT_TIMEOUT for a card that does not hang) is a
+   * violation unless this is set: an outage shorter than a step's bound must not fail an order.
+   */
+  allowOutageFailures?: boolean;
 }
 
 export const VIOLATION_CODES = [
@@ -105,6 +110,7 @@ export const VIOLATION_CODES = [
   'WORKFLOW_OPEN',
   'WORKFLOW_UNSUCCESSFUL',
   'UNEXPECTED_OUTCOME',
+  'FAILED_BY_OUTAGE',
   'STOCK_NEGATIVE',
   'STOCK_NOT_CONSERVED',
   'RESERVATION_MISMATCH',
@@ -125,7 +131,7 @@ export interface Violation {
 
 /**
  * How an order the client placed ended, judged by its kind: one of its expected outcomes, a failure caused by
- * an outage (allowed, but counted), or something else (a violation).
+ * an outage (a violation unless allowed), or something else (a violation).
  */
 export type Verdict = 'expected' | 'outage' | 'unexpected' | 'notTerminal' | 'missing' | 'notAccepted';
 
@@ -197,10 +203,17 @@ function judgeClientOrder(client: ClientOrder, byId: ReadonlyMap<string, OrderRe
   return { ...base, outcome, verdict: 'unexpected' };
 }
 
-function clientViolations(judged: JudgedOrder[], clients: ClientOrder[]): Violation[] {
+function clientViolations(judged: JudgedOrder[], clients: ClientOrder[], allowOutageFailures: boolean): Violation[] {
   const violations: Violation[] = [];
   judged.forEach((order, index) => {
     const key = clients[index]!.idempotencyKey;
+    if (order.verdict === 'outage' && !allowOutageFailures) {
+      violations.push({
+        code: 'FAILED_BY_OUTAGE',
+        orderId: order.orderId!,
+        detail: `${order.kind} order ended ${order.outcome}: a process outage failed it`,
+      });
+    }
     if (order.verdict === 'notAccepted') {
       violations.push({
         code: 'ORDER_NOT_ACCEPTED',
@@ -374,7 +387,7 @@ export function checkInvariants(state: SystemState, expectations: Expectations):
     judged,
     unclaimedOrders: state.orders.filter((order) => !claimed.has(order.id)).length,
     violations: [
-      ...clientViolations(judged, expectations.clientOrders),
+      ...clientViolations(judged, expectations.clientOrders, expectations.allowOutageFailures ?? false),
       ...terminalViolations(state.orders),
       ...workflowViolations(state),
       ...stockViolations(state, expectations.initialStock),

@@ -10,6 +10,8 @@ export interface ChaosOptions {
   /** Seconds to wait, after the last order was placed, for every order to end. */
   settleTimeout: number;
   keep: boolean;
+  /** Count orders failed by an outage without calling them violations. */
+  allowOutageFailures: boolean;
   verbose: boolean;
   help: boolean;
 }
@@ -21,6 +23,7 @@ export const USAGE = `Usage: npm run chaos -- [options]
   --seed <n>              seed of the order mix and the kill sequence (default: random, printed)
   --settle-timeout <s>    wait this long after the last order for every order to end (default 180)
   --keep                  keep the data folder (databases, Temporal history, stack.log) for inspection
+  --allow-outage-failures count orders failed by an outage (SERVICE_UNAVAILABLE, ...) without failing the run
   --verbose               echo the stack's own output
   --help                  this text`;
 
@@ -42,6 +45,7 @@ export function parseOptions(argv: string[]): ChaosOptions {
       seed: { type: 'string' },
       'settle-timeout': { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'allow-outage-failures': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -53,6 +57,7 @@ export function parseOptions(argv: string[]): ChaosOptions {
     seed: Math.floor(number('seed', values.seed, Math.floor(Math.random() * 2 ** 31), 0)),
     settleTimeout: number('settle-timeout', values['settle-timeout'], 180, 1),
     keep: values.keep,
+    allowOutageFailures: values['allow-outage-failures'],
     verbose: values.verbose,
     help: values.help,
   };

@@ -188,13 +188,15 @@ describe('chaos invariant checker', () => {
     expect(result.unclaimedOrders).toBe(2);
   });
 
-  it('counts an outage as an outage, not as a violation', () => {
+  it('catches an order failed by an outage, and only counts it when outage failures are allowed', () => {
     const state = consistentState();
     orderOf(state, CANCELLED_ID).failureReason = 'SERVICE_UNAVAILABLE';
     orderOf(state, DECLINED_ID).failureReason = 'PAYMENT_TIMEOUT';
-    const result = checkInvariants(state, expectations());
-    expect(result.violations).toEqual([]);
-    expect(result.judged.map((order) => order.verdict)).toEqual(['expected', 'outage', 'outage', 'expected']);
+    const strict = checkInvariants(state, expectations());
+    expect(strict.violations.map((violation) => violation.code)).toEqual(['FAILED_BY_OUTAGE', 'FAILED_BY_OUTAGE']);
+    const allowed = checkInvariants(state, { ...expectations(), allowOutageFailures: true });
+    expect(allowed.violations).toEqual([]);
+    expect(allowed.judged.map((order) => order.verdict)).toEqual(['expected', 'outage', 'outage', 'expected']);
   });
 
   it('knows the endings of each kind', () => {
