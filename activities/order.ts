@@ -11,7 +11,7 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import { isTerminal } from '../domain/order';
+import { CLEANUP_FIRST_SEQ, isTerminal } from '../domain/order';
 import type { OrderProgress, OrderService, OrderView, ProgressResult } from '../services/order';
 import { TaskQueue, orderWorkflowId, type CleanUpOrderInput } from '../workflows/definitions';
 
@@ -22,6 +22,9 @@ export interface ReconcilerSettings {
   batchSize: number;
   compensationRetryInterval?: Duration;
 }
+
+/** Room above the stored sequence number for writes of the ended execution still in flight when it was read. */
+const SEQ_MARGIN = 1000;
 
 export const DEFAULT_RECONCILER_SETTINGS: ReconcilerSettings = { graceMs: 60_000, batchSize: 100 };
 
@@ -57,7 +60,9 @@ export function createOrderActivities({
         // The workflow may have recorded the end between the listing and the description.
         const current = await orders.getOrder(order.orderId);
         if (!current || isTerminal(current.status)) continue;
-        if (await startCleanup(client, current, why, reconciler)) {
+        // Above whatever was written before: the saga's numbers, or those of an earlier cleanup that was stopped.
+        const firstSeq = Math.max(CLEANUP_FIRST_SEQ, order.progressSeq + SEQ_MARGIN);
+        if (await startCleanup(client, current, why, firstSeq, reconciler)) {
           cleanedUp.push(order.orderId);
         }
       }
@@ -82,6 +87,7 @@ async function startCleanup(
   client: Client,
   order: OrderView,
   why: string,
+  firstSeq: number,
   settings: ReconcilerSettings,
 ): Promise<boolean> {
   const input: CleanUpOrderInput = {
@@ -92,6 +98,7 @@ async function startCleanup(
     steps: order.steps,
     failureReason: order.failureReason ?? null,
     why,
+    firstSeq,
     ...(settings.compensationRetryInterval ? { compensationRetryInterval: settings.compensationRetryInterval } : {}),
   };
   try {

@@ -18,7 +18,7 @@ export async function cleanUpOrder(input: CleanUpOrderInput): Promise<PlaceOrder
     total: input.total,
     status: input.status,
     steps: input.steps,
-    firstSeq: CLEANUP_FIRST_SEQ,
+    firstSeq: input.firstSeq ?? CLEANUP_FIRST_SEQ,
     ...(input.compensationRetryInterval ? { compensationRetryInterval: input.compensationRetryInterval } : {}),
   });
   saga.listen();

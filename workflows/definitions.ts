@@ -54,6 +54,8 @@ export interface CleanUpOrderInput {
   failureReason: string | null;
   /** Why the order is being cleaned up, e.g. "its workflow was TERMINATED". */
   why: string;
+  /** The first progress sequence number to write: above anything written before (by the saga or an earlier cleanup). */
+  firstSeq?: number;
   compensationRetryInterval?: Duration;
 }
 

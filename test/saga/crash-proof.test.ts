@@ -195,6 +195,36 @@ test('when an order was recorded but its workflow never started, then the reconc
   });
 });
 
+test('when the cleanup itself is terminated, then the next sweep starts another one that still ends the order', async () => {
+  const shop = await aShop(system);
+  const charge = held();
+  const release = held();
+  faults.inject(shop.customer.id, 'chargePayment', charge.fault);
+  faults.inject(shop.customer.id, 'releaseStock', release.fault);
+  const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+  await charge.entered;
+  await system.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('first terminate');
+  charge.release();
+  await eventually(async () => (await databasesState(system, orderId, shop.scope)).payment?.status === 'CAPTURED');
+
+  expect((await sweep()).cleanedUp).toContain(orderId);
+  await release.entered; // the cleanup refunded and restored, and now releases the stock
+  await system.client.workflow.getHandle(orderWorkflowId(orderId)).terminate('the cleanup is terminated too');
+  release.release();
+  faults.inject(shop.customer.id, 'releaseStock', async (_input, real) => real());
+
+  expect((await sweep()).cleanedUp).toContain(orderId);
+  const order = await waitForOrder(system, shop.customer.token, orderId);
+  expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'RECONCILED' });
+  expect(order.failureDetail).toContain('cleanUpOrder ended as TERMINATED');
+  expect(await databasesState(system, orderId, shop.scope)).toMatchObject({
+    stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },
+    reservation: { status: 'RELEASED' },
+    coupons: { [shop.fixed]: UNUSED, [shop.ratio]: UNUSED },
+    payment: { status: 'REFUNDED', amount: shop.standardTotal },
+  });
+});
+
 test('when an order is still running its saga, then the reconciler leaves it alone', async () => {
   const shop = await aShop(system);
   const reservation = held();
