@@ -27,14 +27,25 @@ export default async function globalSetup(): Promise<void> {
   const pgPort = await freePort();
   const uiPort = await freePort();
 
-  const [postgres, temporal, bundle] = await Promise.all([
+  const parts = await Promise.allSettled([
     startEmbeddedPostgres({ dataDir: path.join(workDir, 'postgres'), port: pgPort, persistent: false }),
     startDevServer({ executable: resolveTemporalCli(), port: await freePort(), uiPort }),
     bundleWorkflowCode({
       workflowsPath: require.resolve('../../workflows'),
       logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
     }),
-  ]);
+  ] as const);
+  const [postgresStart, temporalStart, bundleStart] = parts;
+  if (postgresStart.status === 'rejected' || temporalStart.status === 'rejected' || bundleStart.status === 'rejected') {
+    // One part failed: stop the others, so a failed run leaves no server behind.
+    await Promise.allSettled([
+      postgresStart.status === 'fulfilled' ? postgresStart.value.stop() : undefined,
+      temporalStart.status === 'fulfilled' ? temporalStart.value.stop() : undefined,
+    ]);
+    const failure = parts.find((result) => result.status === 'rejected') as PromiseRejectedResult;
+    throw new Error(`test infrastructure did not start: ${String(failure.reason ?? 'PostgreSQL exited early')}`);
+  }
+  const [postgres, temporal, bundle] = [postgresStart.value, temporalStart.value, bundleStart.value];
   await createServiceDatabases(`postgresql://postgres:postgres@127.0.0.1:${pgPort}/postgres`);
   for (const service of SERVICES) process.env[databaseUrlVariable(service)] = embeddedDatabaseUrl(service, pgPort);
   await Promise.all(SERVICES.map((service) => migrateService(service, embeddedDatabaseUrl(service, pgPort))));
