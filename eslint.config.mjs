@@ -45,6 +45,29 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
+    // A focused or skipped test must never be committed: it would silently narrow what `npm test` proves.
+    files: ['test/**/*.ts', '**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['test', 'it', 'describe'].flatMap((object) =>
+          ['only', 'skip'].map((property) => ({
+            object,
+            property,
+            message: `${object}.${property} narrows the suite; remove it before committing.`,
+          })),
+        ),
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['fit', 'fdescribe', 'xit', 'xtest', 'xdescribe'].map((name) => ({
+          name,
+          message: `${name} narrows the suite; remove it before committing.`,
+        })),
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
