@@ -9,6 +9,7 @@
  * `$DATA_DIR/processes.json`.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import {
@@ -149,10 +150,47 @@ async function gatewayAnswers(url: string): Promise<boolean> {
   );
 }
 
+/** True when nothing listens on the port on 127.0.0.1 (we could bind it ourselves). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer()
+      .once('error', () => resolve(false))
+      .once('listening', () => probe.close(() => resolve(true)))
+      .listen(port, '127.0.0.1');
+  });
+}
+
+/**
+ * Refuses to start beside something that already holds the ports this start needs. A foreign Temporal server on
+ * the Temporal port is named as such: silently adopting it would run the stack against someone else's histories.
+ */
+async function checkPorts(env: NodeJS.ProcessEnv): Promise<void> {
+  const problems: string[] = [];
+  const gatewayPort = readPort(env);
+  if (!(await portIsFree(gatewayPort))) problems.push(`port ${gatewayPort} (the gateway, PORT) is in use`);
+  if (!env.TEMPORAL_ADDRESS) {
+    const port = readInteger('TEMPORAL_PORT', DEFAULT_TEMPORAL_PORT, env);
+    const uiPort = readInteger('TEMPORAL_UI_PORT', DEFAULT_TEMPORAL_UI_PORT, env);
+    if (!(await portIsFree(port))) {
+      problems.push(
+        (await temporalAnswers(`127.0.0.1:${port}`))
+          ? `a Temporal server that this npm start did not start already runs on 127.0.0.1:${port}; stop it, ` +
+              `use it on purpose with TEMPORAL_ADDRESS=127.0.0.1:${port}, or choose another TEMPORAL_PORT`
+          : `port ${port} (Temporal, TEMPORAL_PORT) is in use`,
+      );
+    }
+    if (!(await portIsFree(uiPort))) problems.push(`port ${uiPort} (the Temporal Web UI, TEMPORAL_UI_PORT) is in use`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`cannot start:\n  - ${problems.join('\n  - ')}\n(see README, Troubleshooting)`);
+  }
+}
+
 /** A dev server that the SDK downloaded and runs; the supervisor does not know it, so it is stopped last. */
 let unsupervisedTemporal: RunningDevServer | undefined;
 
 async function main(): Promise<void> {
+  await checkPorts(process.env);
   await generatePrismaClients(log);
   const bundle = bundleWorkflows();
   // Awaited later; a failure before then must not count as unhandled.
