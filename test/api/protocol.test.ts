@@ -1,6 +1,11 @@
 /** HTTP behaviour shared by every route: problem documents for bad input, request ids, logs, headers, CORS, health. */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { createHealthCheck } from '../../api/health';
+import { connectOrderDb } from '../../lib/databases';
 import { aUser, request, type TestUser } from '../support/fixtures';
+import { freePort } from '../support/ports';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { capturingLogger, expectProblem, fieldPaths, startGateway } from './support';
 
@@ -193,4 +198,61 @@ describe('GET /health', () => {
       await gateway.stop();
     }
   });
+
+  test('when Temporal accepts connections but never answers and the order database refuses them, then 503 naming both, within the bound', async () => {
+    const silent = await aSilentServer();
+    // No retry interceptor: the check's call, still pending when the test closes the connection, then ends with
+    // the channel instead of retrying on a closed one after the test.
+    const temporal = Connection.lazy({ address: `127.0.0.1:${silent.port}`, interceptors: [] });
+    const orderDb = connectOrderDb(`postgresql://postgres:postgres@127.0.0.1:${await freePort()}/order`);
+    const gateway = await startGateway(system, {
+      checkHealth: createHealthCheck(temporal, { ...system.db, order: orderDb }),
+    });
+    try {
+      const started = Date.now();
+      // The bound: each check gives up after 2 s; an unbounded check would hang here until this signal.
+      const response = await fetch(`${gateway.baseUrl}/health`, { signal: AbortSignal.timeout(HEALTH_BOUND_MS) });
+      const elapsedMs = Date.now() - started;
+
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({
+        status: 'unavailable',
+        checks: {
+          temporal: 'no answer within 2000 ms',
+          userDb: 'ok',
+          itemDb: 'ok',
+          couponDb: 'ok',
+          paymentDb: 'ok',
+          orderDb: expect.stringContaining("Can't reach database server"),
+        },
+      });
+      expect(elapsedMs).toBeLessThan(HEALTH_BOUND_MS);
+    } finally {
+      await gateway.stop();
+      await temporal.close();
+      await orderDb.$disconnect();
+      await silent.close();
+    }
+  });
 });
+
+/** How long GET /health may take when a dependency does not answer: the 2 s per-check deadline plus a margin. */
+const HEALTH_BOUND_MS = 4_000;
+
+/** A real TCP listener that accepts connections and never sends a byte, like a hung server or a black hole. */
+async function aSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -3,12 +3,12 @@
  * each test checks the final state in every service's database and the order in which the undos ran.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ORDER_ALREADY_UNDONE } from '../../activities/failures';
 import { orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, eventually, request, waitForOrder } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
-import { FaultInjector, answerLost, brokenWhile, buggyWhile, held } from './support/faults';
+import { FaultInjector, answerLost, brokenWhile, buggyWhile, held, observed } from './support/faults';
 import { UNUSED, databasesState, sagaState, submitOrder, undoOrder } from './support/orders';
 import { Scenarios } from './support/scenarios';
 import { COAT_PRICE, SHIRT_PRICE, SHIRT_WITH_BOTH_COUPONS, aShop, type Shop } from './support/shop';
@@ -338,12 +338,20 @@ scenarios.add(
   'when the customer cancels while the card gateway hangs, then the accepted cancel names the outcome: CANCELLED with CANCELLED_BY_CUSTOMER, everything undone',
   async () => {
     const shop = await aShop(system);
+    const charge = held();
+    faults.inject(shop.customer.id, 'chargePayment', charge.fault);
     const orderId = await submitOrder(system, shop.customer, shop.standardLines(), 'tok_timeout');
-    // The order's API shows the charge in flight (steps recorded RUNNING before they start).
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      const order = await request(system, 'GET', `/orders/${orderId}`, { token: shop.customer.token });
-      if (order.body.steps?.payment === 'RUNNING') break;
-      await sleep(100);
+    try {
+      await charge.entered;
+      // The order's API shows the charge in flight (steps recorded RUNNING before they start).
+      const inFlight = await request(system, 'GET', `/orders/${orderId}`, { token: shop.customer.token });
+      expect(inFlight.body).toMatchObject({
+        status: 'PENDING',
+        steps: { items: 'SUCCEEDED', coupons: 'SUCCEEDED', payment: 'RUNNING' },
+      });
+    } finally {
+      // The real charge then hangs at the card gateway (tok_timeout) while the customer cancels.
+      charge.release();
     }
     const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
     expect(cancel.status).toBe(202);
@@ -500,22 +508,22 @@ scenarios.add(
   async () => {
     const shop = await aShop(system);
     const reservation = held();
-    faults.inject(shop.customer.id, 'reserveStock', reservation.fault);
+    const late = observed(reservation.fault);
+    faults.inject(shop.customer.id, 'reserveStock', late.fault);
     const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+    let ended: Awaited<ReturnType<typeof waitForOrder>>;
     try {
       await reservation.entered;
       await system.client.workflow.getHandle(orderWorkflowId(orderId)).cancel();
-      await waitForOrder(system, shop.customer.token, orderId, ['FAILED', 'CANCELLED']);
+      ended = await waitForOrder(system, shop.customer.token, orderId);
     } finally {
-      // The reservation answers only now, after its undo may have run: it must not take stock either way.
+      // The reservation reaches the item database only now, after its undo ran: it must be refused.
       reservation.release();
     }
 
-    expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
-      status: 'CANCELLED',
-      failureReason: 'CANCELLED_BY_OPERATOR',
-    });
-    await sleep(500); // lets the released reservation reach the database, to prove it is refused
+    expect(ended).toMatchObject({ status: 'CANCELLED', failureReason: 'CANCELLED_BY_OPERATOR' });
+    const outcome = await late.outcome;
+    expect(outcome).toEqual({ threw: expect.objectContaining({ type: ORDER_ALREADY_UNDONE }) });
     expect(await databasesState(system, orderId, shop.scope)).toMatchObject({
       order: { status: 'CANCELLED', history: CANCELLED_HISTORY, steps: { payment: 'NOT_STARTED' } },
       stock: { [shop.shirt.id]: 5, [shop.coat.id]: 5 },

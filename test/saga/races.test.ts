@@ -17,6 +17,18 @@ afterAll(async () => {
   await system?.stop();
 });
 
+/** The item's stock and the units that RESERVED reservations hold of it, read in one statement (one snapshot). */
+async function stockAndReserved(itemId: number): Promise<{ stock: number; reserved: number }> {
+  const [row] = await system.db.item.$queryRaw<{ stock: number; reserved: number }[]>`
+    SELECT i.stock_quantity AS stock,
+           (SELECT COALESCE(SUM(l.quantity), 0)::int
+              FROM reserved_lines l JOIN stock_reservations r ON r.order_id = l.order_id
+             WHERE l.item_id = i.id AND r.status = 'RESERVED') AS reserved
+      FROM items i WHERE i.id = ${itemId}`;
+  if (!row) throw new Error(`item ${itemId} is not in the item database`);
+  return row;
+}
+
 test('when 8 orders compete for a stock of 3, then exactly 3 complete, the stock ends at 0 and the rest are CANCELLED with OUT_OF_STOCK', async () => {
   const ORDERS = 8;
   const STOCK = 3;
@@ -24,12 +36,13 @@ test('when 8 orders compete for a stock of 3, then exactly 3 complete, the stock
   const customers = await Promise.all(Array.from({ length: ORDERS }, () => aUser(system)));
   const line = { itemId: item.id, quantity: 1, unitPrice: 7_000 };
 
-  // Samples the stock while the orders race: it must never be seen below zero.
-  const seenStock: number[] = [];
+  // Samples, while the orders race, the stock and what RESERVED reservations hold of it, each sample in one
+  // statement (one snapshot): every unit is either in stock or held by exactly one reservation, at every moment.
+  const samples: { stock: number; reserved: number }[] = [];
   let racing = true;
   const sampling = (async () => {
     while (racing) {
-      seenStock.push((await system.services.items.getItem(item.id))!.stockQuantity);
+      samples.push(await stockAndReserved(item.id));
       await sleep(10);
     }
   })();
@@ -39,7 +52,9 @@ test('when 8 orders compete for a stock of 3, then exactly 3 complete, the stock
   );
   racing = false;
   await sampling;
-  expect(Math.min(...seenStock)).toBeGreaterThanOrEqual(0);
+  samples.push(await stockAndReserved(item.id));
+  expect(samples.filter(({ stock, reserved }) => stock + reserved !== STOCK)).toEqual([]);
+  expect(samples.at(-1)).toEqual({ stock: 0, reserved: STOCK });
 
   const completed = orders.filter((order) => order.status === 'COMPLETED');
   const cancelled = orders.filter((order) => order.status === 'CANCELLED');

@@ -46,6 +46,22 @@ async function pageText(page: Page): Promise<string> {
   return texts.join('\n');
 }
 
+/**
+ * The text the UI renders in one User Metadata panel (`summary`, `details`, `current-details`): each is an
+ * iframe of its own, filled only from what the workflow set, so nothing of the UI's own chrome can match.
+ */
+async function metadataPanel(page: Page, panel: 'summary' | 'details' | 'current-details'): Promise<string> {
+  const body = page.frameLocator(`#user-metadata-${panel}`).locator('body');
+  const deadline = Date.now() + 15_000;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = (await body.innerText({ timeout: 1_000 }).catch(() => '')).trim();
+    if (text) break;
+    await page.waitForTimeout(200);
+  }
+  return text;
+}
+
 async function openTab(page: Page, name: string, path: string, expectedText: string): Promise<string> {
   await page.getByRole('tab', { name }).click();
   await page.waitForURL((url) => url.pathname.endsWith(path));
@@ -90,8 +106,10 @@ test('when a completed order is opened in the Temporal Web UI, then its summary,
   const summary = `Order ${order.orderId}: 1 line(s), total 24000`;
   const metadata = await openTab(page, 'User Metadata', '/user-metadata', summary);
   expect(metadata).toContain(summary);
-  expect(metadata).toContain(`customer: ${user.id}`);
-  expect(metadata).toContain('Completed');
+  expect(await metadataPanel(page, 'summary')).toBe(summary);
+  expect(await metadataPanel(page, 'details')).toContain(`customer: ${user.id}`);
+  // The workflow's own last word (setCurrentDetails when it completes), not the UI's status badge.
+  expect(await metadataPanel(page, 'current-details')).toBe('Completed');
   await page.screenshot({ path: path.join(SCREENSHOTS, 'web-ui-user-metadata.png') });
 
   const attributes = await openTab(page, 'Search Attributes', '/search-attributes', '"OrderStatus"');

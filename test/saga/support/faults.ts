@@ -74,6 +74,32 @@ export function held(): { fault: Fault; entered: Promise<void>; release: () => v
   };
 }
 
+/** What the real activity did when a fault let it run: returned a value or threw an error. */
+export type Outcome = { returned: unknown } | { threw: unknown };
+
+/**
+ * Wraps a fault so a test can await what the real activity did once the fault let it run (the first attempt
+ * that ran it), instead of sleeping and hoping it has happened.
+ */
+export function observed(fault: Fault): { fault: Fault; outcome: Promise<Outcome> } {
+  let report!: (outcome: Outcome) => void;
+  const outcome = new Promise<Outcome>((resolve) => (report = resolve));
+  return {
+    fault: (input, real) =>
+      fault(input, async () => {
+        try {
+          const returned = await real();
+          report({ returned });
+          return returned;
+        } catch (error) {
+          report({ threw: error });
+          throw error;
+        }
+      }),
+    outcome,
+  };
+}
+
 /** A fault that fails every attempt while `switch.broken` is true, like a database that is unreachable. */
 export function brokenWhile(control: { broken: boolean; attempts: number }, message: string): Fault {
   return async (_input, real) => {
