@@ -2,8 +2,8 @@
  * The fast tier's Temporal: the time-skipping test server, today's workflow bundle and one worker per task queue
  * serving fake activities. While a test awaits a workflow's result (or calls skip), the server jumps over timers,
  * retry backoffs and timeouts, so the 30 s step bound or the 10-minute compensation retry timer pass in
- * milliseconds. It does not jump while an activity attempt is running on a worker: a step that must never answer
- * is modelled by stopping its queue's worker (stopWorker), not by a fake that hangs.
+ * milliseconds. It does not jump while an activity task is outstanding (waiting for a worker or running on one),
+ * so a step that never answers is modelled by attempts that fail at once (see noAnswer), not by a fake that hangs.
  */
 import { type Client } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
@@ -21,23 +21,22 @@ type WorkflowBundle = Awaited<ReturnType<typeof bundleWorkflowCode>>;
 export interface FastEnvironment {
   client: Client;
   /** Moves the server's clock forward (time skips by itself only while a result is awaited). */
-  skip(duration: number | string): Promise<void>;
-  /** Stops polling a task queue: its activities stay scheduled and never start, as with a worker that is down. */
-  stopWorker(taskQueue: string): Promise<void>;
-  startWorker(taskQueue: string): Promise<void>;
+  skip(duration: Parameters<TestWorkflowEnvironment['sleep']>[0]): Promise<void>;
   stop(): Promise<void>;
 }
 
 const SILENT_BUNDLER = { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} };
 
 /**
- * Errors only: the saga logs every failure it handles, which these tests provoke on purpose, and the SDK's core
- * warns that the test server lacks features the project does not use.
+ * The SDK's own errors only: the saga logs every failure it handles, which these tests provoke on purpose, and the
+ * SDK's core warns that the test server lacks features the project does not use.
  */
 function installQuietRuntime(): void {
   try {
     Runtime.install({
-      logger: new DefaultLogger('ERROR'),
+      logger: new DefaultLogger('ERROR', (entry) => {
+        if (entry.meta?.sdkComponent !== 'workflow') console.error(entry.message, entry.meta ?? '');
+      }),
       telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
     });
   } catch {
@@ -114,11 +113,6 @@ export async function startFastEnvironment(fakes: FakeServices): Promise<FastEnv
   return {
     client: environment.client,
     skip: (duration) => environment.sleep(duration),
-    stopWorker,
-    startWorker: (taskQueue) => {
-      if (taskQueue === TaskQueue.orders) throw new Error('the orders worker is never stopped');
-      return startWorker(taskQueue);
-    },
     async stop() {
       await Promise.allSettled([...workers.keys()].map(stopWorker));
       await environment.teardown();
