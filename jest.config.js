@@ -4,7 +4,9 @@ module.exports = {
   roots: ['<rootDir>/test', '<rootDir>/domain'],
   testMatch: ['**/*.test.ts'],
   // The fast tier needs none of the global setup; it runs on its own (jest.fast.config.js, `npm run test:fast`).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/fast/'],
+  // The fast tier has its own config (jest.fast.config.js); the whole-stack test runs beside the others in
+  // `npm test` (jest.stack.config.js, see scripts/test-all.ts).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/fast/', '<rootDir>/test/supervisor/npm-start.test.ts'],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

@@ -1,7 +1,8 @@
 /**
- * The second half of `npm test`: every Jest test and the short chaos soak, side by side. Most of the Jest run
- * waits on real clocks (step bounds, timeouts), so the soak's private stack uses the idle time; its output is
- * kept and printed after Jest's, so each reads whole. Exits non-zero when either fails.
+ * The second half of `npm test`, in two lanes side by side: the main Jest suite on its shared infrastructure, and
+ * the tests that run private `npm start` stacks (the short chaos soak, then the whole-stack supervisor test).
+ * Most of the main suite waits on real clocks (step bounds, timeouts), so the second lane uses the idle time; its
+ * output is kept and printed after the main suite's, so each reads whole. Exits non-zero when either fails.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
