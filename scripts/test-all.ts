@@ -21,14 +21,21 @@ function run(command: string, args: string[], capture: boolean): Promise<{ code:
 
 async function main(): Promise<number> {
   const started = Date.now();
-  const chaos = run(process.execPath, ['--import', 'tsx', 'scripts/chaos.ts', ...process.argv.slice(2)], true);
+  const stacks = (async () => {
+    const soak = await run(process.execPath, ['--import', 'tsx', 'scripts/chaos.ts', ...process.argv.slice(2)], true);
+    const whole = await run(process.execPath, [require.resolve('jest/bin/jest'), '-c', 'jest.stack.config.js'], true);
+    return { soak, whole };
+  })();
   const jest = await run(process.execPath, [require.resolve('jest/bin/jest')], false);
-  const soak = await chaos;
+  const { soak, whole } = await stacks;
   process.stdout.write(`\n--- chaos soak (ran beside Jest) ---\n${soak.output}`);
+  process.stdout.write(`\n--- npm start as a whole (ran beside Jest) ---\n${whole.output}`);
+  const verdict = (code: number) => (code === 0 ? 'passed' : 'FAILED');
   console.log(
-    `\nJest ${jest.code === 0 ? 'passed' : 'FAILED'}; chaos soak ${soak.code === 0 ? 'passed' : 'FAILED'}; ${Math.round((Date.now() - started) / 1000)} s`,
+    `\nJest ${verdict(jest.code)}; chaos soak ${verdict(soak.code)}; npm start test ${verdict(whole.code)}; ` +
+      `${Math.round((Date.now() - started) / 1000)} s`,
   );
-  return jest.code !== 0 ? jest.code : soak.code;
+  return [jest.code, soak.code, whole.code].find((code) => code !== 0) ?? 0;
 }
 
 void main().then((code) => process.exit(code));
