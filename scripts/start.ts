@@ -9,7 +9,6 @@
  * `$DATA_DIR/processes.json`.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import {
@@ -22,6 +21,7 @@ import {
   readPort,
 } from '../lib/config';
 import { ROOT, migrateService } from './lib/migrate';
+import { portIsFree } from './lib/ports';
 import { generatePrismaClients } from './lib/prisma-clients';
 import { Supervisor, restartPolicyFromEnv, type ProcessSpec } from './lib/supervisor';
 import {
@@ -148,16 +148,6 @@ async function gatewayAnswers(url: string): Promise<boolean> {
     (res) => res.ok,
     () => false,
   );
-}
-
-/** True when nothing listens on the port on 127.0.0.1 (we could bind it ourselves). */
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer()
-      .once('error', () => resolve(false))
-      .once('listening', () => probe.close(() => resolve(true)))
-      .listen(port, '127.0.0.1');
-  });
 }
 
 /**

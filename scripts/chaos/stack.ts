@@ -6,13 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl, type ServiceName } from '../../lib/config';
 import { ROOT } from '../lib/migrate';
+import { freePort } from '../lib/ports';
 
 /** The processes the supervisor runs, by the names it gives them in processes.json. */
 export const PROCESS_NAMES = [
@@ -71,18 +71,6 @@ export interface StackOptions {
   log: (line: string) => void;
   /** Gives up waiting for the stack to become healthy (Ctrl-C). */
   cancel: AbortSignal;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function distinctFreePorts(count: number): Promise<number[]> {
