@@ -120,3 +120,17 @@ export function findLineRuleViolations(lines: readonly OrderLineInput[]): LineRu
 export function orderTotal(lines: readonly Pick<OrderLineInput, 'quantity' | 'discountedUnitPrice'>[]): number {
   return lines.reduce((sum, line) => sum + line.discountedUnitPrice * line.quantity, 0);
 }
+
+/**
+ * The largest order total accepted (1,000,000,000 won, the API's largest amount of money). The order, payment
+ * and card gateway tables keep amounts in 32-bit integer columns (at most 2,147,483,647), so a larger total is
+ * refused before anything is recorded, instead of failing as an internal error halfway.
+ */
+export const MAX_ORDER_TOTAL = 1_000_000_000;
+
+/** Whether an order with these lines may be placed as far as its total goes. */
+export function isOrderTotalAllowed(
+  lines: readonly Pick<OrderLineInput, 'quantity' | 'discountedUnitPrice'>[],
+): boolean {
+  return orderTotal(lines) <= MAX_ORDER_TOTAL;
+}

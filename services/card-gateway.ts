@@ -6,6 +6,7 @@
  * The ledger lives in the payment database (table `card_gateway_charges`) only because the simulation needs
  * somewhere durable; no code but this module touches it, and nothing joins it to `payments`.
  */
+import { orderIdOfChargeKey } from '../domain/payment';
 import type { PaymentDb } from '../lib/databases';
 
 /** Test card tokens the simulated gateway understands; any other token is declined. */
@@ -70,20 +71,8 @@ export class IdempotencyKeyReuseError extends Error {
   }
 }
 
-const CHARGE_KEY_PREFIX = 'charge-';
-
-/** The idempotency key of an order's charge: every attempt for the order, retried or replayed, uses it. */
-export function chargeKey(orderId: string): string {
-  return `${CHARGE_KEY_PREFIX}${orderId}`;
-}
-
-/** The order a charge key was derived from; the ledger keeps it so that checks can join ledger and orders. */
-export function orderIdOfChargeKey(idempotencyKey: string): string {
-  if (!idempotencyKey.startsWith(CHARGE_KEY_PREFIX) || idempotencyKey.length === CHARGE_KEY_PREFIX.length) {
-    throw new Error(`"${idempotencyKey}" is not a charge key made by chargeKey(orderId)`);
-  }
-  return idempotencyKey.slice(CHARGE_KEY_PREFIX.length);
-}
+// Kept in domain/ so that the workflow, which may not import services, checks charge answers against it.
+export { chargeKey, orderIdOfChargeKey } from '../domain/payment';
 
 /** Decides a first capture from the card token alone: null approves, a string is the decline reason. */
 function declineReasonOf(cardToken: string): string | null {

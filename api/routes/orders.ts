@@ -1,7 +1,7 @@
 /** Orders: place an order (starts the saga), read one or all of the caller's orders, cancel one. */
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { findLineRuleViolations, type OrderLineInput } from '../../domain/order';
+import { MAX_ORDER_TOTAL, findLineRuleViolations, isOrderTotalAllowed, type OrderLineInput } from '../../domain/order';
 import type { OrderService, OrderView } from '../../services/order';
 import type { AuthenticatedUser } from '../auth';
 import { ProblemSchema, defineRoute, type RouteContext } from '../http';
@@ -58,7 +58,10 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
         202: { description: 'Accepted; follow links.self for the outcome', schema: Accepted },
         400: { description: 'Malformed request', schema: ProblemSchema },
         409: { description: 'Idempotency-Key reused with a different body', schema: ProblemSchema },
-        422: { description: 'The lines break an order rule', schema: ProblemSchema },
+        422: {
+          description: `The lines break an order rule, or the total exceeds ${MAX_ORDER_TOTAL} (ORDER_TOTAL_TOO_LARGE)`,
+          schema: ProblemSchema,
+        },
       },
     },
     async ({ body, user, raw }, res) => {
@@ -81,6 +84,14 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
           'Order lines break a rule',
           violations.map((v) => v.message).join('; '),
           violations.map((v) => ({ path: `body.lines.${v.line}.${v.field}`, message: `${v.code}: ${v.message}` })),
+        );
+      }
+      if (!isOrderTotalAllowed(lines)) {
+        throw new HttpProblem(
+          422,
+          'ORDER_TOTAL_TOO_LARGE',
+          'Order total too large',
+          `an order's total may be at most ${MAX_ORDER_TOTAL}`,
         );
       }
       const paymentToken = body.payment?.token ?? DEFAULT_CARD_TOKEN;

@@ -219,7 +219,7 @@ describe('POST /coupons/quote', () => {
     expectProblem(response, 422, 'COUPON_POLICY_VIOLATION');
   });
 
-  test("when the coupon is someone else's or expired, then 422 with that rule's code", async () => {
+  test("when the coupon is someone else's, missing or expired, then 422 with that rule's code; someone else's reads as not found", async () => {
     const item = await anItem(system, { price: 10_000 });
     const other = await aUser(system);
     const othersCoupon = await aCouponFor(system, other.id, { type: 'FIXED', discountAmount: 100 });
@@ -236,9 +236,33 @@ describe('POST /coupons/quote', () => {
         body: { itemId: item.id, userCouponIds: [userCouponId] },
       });
 
-    expectProblem(await quote(othersCoupon), 422, 'COUPON_NOT_OWNED');
+    // The quote reads only the caller's coupons, so it cannot tell that this one belongs to somebody.
+    expectProblem(await quote(othersCoupon), 422, 'COUPON_NOT_FOUND');
     expectProblem(await quote(expired), 422, 'COUPON_EXPIRED');
     expectProblem(await quote(999_999), 422, 'COUPON_NOT_FOUND');
+  });
+
+  test('when an order holds the row lock of the coupon, then the quote still answers at once (it takes no locks)', async () => {
+    const item = await anItem(system, { price: 10_000 });
+    const fixed = await aCouponFor(system, customer.id, { type: 'FIXED', discountAmount: 1000 });
+
+    // A redemption in progress holds the coupon's row lock; a locking quote would wait for it (5 s lock wait).
+    const { response, elapsedMs } = await system.db.coupon.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM user_coupons WHERE id = ${fixed} FOR UPDATE`;
+        const started = Date.now();
+        const answered = await request(system, 'POST', '/coupons/quote', {
+          token: customer.token,
+          body: { itemId: item.id, userCouponIds: [fixed] },
+        });
+        return { response: answered, elapsedMs: Date.now() - started };
+      },
+      { timeout: 15_000 },
+    );
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ itemId: item.id, price: 10_000, discountedPrice: 9_000 });
+    expect(elapsedMs).toBeLessThan(2_000);
   });
 
   test('when the item does not exist, then 404', async () => {

@@ -1,5 +1,6 @@
 /** Orders through the real gateway and saga: placing, idempotency, reading, listing and cancelling. */
 import { randomUUID } from 'node:crypto';
+import { MAX_ORDER_TOTAL } from '../../domain/order';
 import { orderWorkflowId } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
@@ -98,6 +99,20 @@ describe('POST /orders', () => {
       { path: 'body.lines.0.quantity', message: expect.stringContaining('COUPON_NEEDS_SINGLE_UNIT') },
       { path: 'body.lines.1.itemId', message: expect.stringContaining('DUPLICATE_ITEM') },
     ]);
+    expect((await request(system, 'GET', '/orders', { token: buyer.token })).body.orders).toEqual([]);
+    expect(await workflowsMatching(`CustomerId = '${buyer.id}'`)).toEqual([]);
+  });
+
+  test('when 10,000 of the 245,000 coat are ordered (a total beyond the 32-bit columns), then 422 ORDER_TOTAL_TOO_LARGE and no order or workflow is started', async () => {
+    const buyer = await aUser(system);
+    const coat = await anItem(system, { price: 245_000, stockQuantity: 10_000 });
+
+    const response = await placeOrder(buyer.token, {
+      lines: [{ itemId: coat.id, quantity: 10_000, unitPrice: 245_000 }],
+    });
+
+    expectProblem(response, 422, 'ORDER_TOTAL_TOO_LARGE');
+    expect(response.body.detail).toContain(String(MAX_ORDER_TOTAL));
     expect((await request(system, 'GET', '/orders', { token: buyer.token })).body.orders).toEqual([]);
     expect(await workflowsMatching(`CustomerId = '${buyer.id}'`)).toEqual([]);
   });

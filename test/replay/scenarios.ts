@@ -14,7 +14,7 @@ import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from 
 import type { TestSystem, TestSystemOptions } from '../support/system';
 
 /** Faults the scenarios switch on and off through activity overrides. */
-export const faults = { slowReservationMs: 0, refundFails: false };
+export const faults = { slowReservationMs: 0, refundFails: false, rogueCharge: false };
 
 type ActivityFunctions = Record<string, (...args: unknown[]) => Promise<unknown>>;
 
@@ -28,6 +28,11 @@ export const recordingOverrides: TestSystemOptions['activityOverrides'] = {
   }),
   payment: (real) => ({
     ...real,
+    async chargePayment(...args: unknown[]) {
+      // A rogue worker on the payments queue: it charges nothing and answers a bare "captured".
+      if (faults.rogueCharge) return { status: 'CAPTURED' };
+      return (real as ActivityFunctions).chargePayment!(...args);
+    },
     async refundPayment(...args: unknown[]) {
       // Non-transient: a transient fault would be retried until it passes, never reaching COMPENSATION_FAILED.
       if (faults.refundFails)
@@ -205,6 +210,21 @@ export const scenarios: Record<string, Scenario> = {
       return await finished(system, user, orderId, 'CANCELLED');
     } finally {
       faults.slowReservationMs = 0;
+    }
+  },
+
+  /** The charge answer does not prove the charge (verify-charge patch): the order fails and is undone. */
+  async 'charge-unverified'(system) {
+    const user = await aUser(system);
+    const item = await anItem(system);
+    faults.rogueCharge = true;
+    try {
+      const orderId = await placeOrder(system, user, {
+        lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
+      });
+      return await finished(system, user, orderId, 'CANCELLED');
+    } finally {
+      faults.rogueCharge = false;
     }
   },
 
