@@ -1,7 +1,7 @@
 /** Payment activities (task queue `payments`): charge the order total, and refund it on undo. */
 import { Context } from '@temporalio/activity';
 import type { PaymentService } from '../services/payment';
-import { asActivity, asUndo } from './failures';
+import { asActivity, asUndo } from './temporal-failures';
 
 /** How often a charge waiting on the card gateway heartbeats; well under any sensible heartbeat timeout. */
 export const GATEWAY_WAIT_HEARTBEAT_MS = 1_000;

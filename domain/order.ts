@@ -17,7 +17,16 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const STEP_NAMES = ['items', 'coupons', 'payment'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-export type StepStatus = 'NOT_STARTED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'COMPENSATED' | 'COMPENSATION_FAILED';
+/** What a saga step shows: never run, running, took effect, refused, given back, or its undo stuck. */
+export const STEP_STATUSES = [
+  'NOT_STARTED',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'COMPENSATED',
+  'COMPENSATION_FAILED',
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
 export type StepStatuses = Record<StepName, StepStatus>;
 
 /**

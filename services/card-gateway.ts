@@ -6,14 +6,8 @@
  * The ledger lives in the payment database (table `card_gateway_charges`) only because the simulation needs
  * somewhere durable; no code but this module touches it, and nothing joins it to `payments`.
  */
+import { TestCardToken } from '../domain/card-tokens';
 import type { PaymentDb } from '../lib/databases';
-
-/** Test card tokens the simulated gateway understands; any other token is declined. */
-export const TestCardToken = {
-  approve: 'tok_visa',
-  decline: 'tok_declined',
-  hang: 'tok_timeout',
-} as const;
 
 export interface CardGatewayBehaviour {
   /** How long `tok_timeout` hangs; the saga's payment timeout must be shorter. */
@@ -85,7 +79,10 @@ export function orderIdOfChargeKey(idempotencyKey: string): string {
   return idempotencyKey.slice(CHARGE_KEY_PREFIX.length);
 }
 
-/** Decides a first capture from the card token alone: null approves, a string is the decline reason. */
+/**
+ * Decides a first capture from the card token alone (domain/card-tokens.ts): null approves, a string is the decline
+ * reason; any token the gateway does not know is declined.
+ */
 function declineReasonOf(cardToken: string): string | null {
   if (cardToken === TestCardToken.approve) return null;
   if (cardToken === TestCardToken.decline) return 'the card was declined by the issuer';

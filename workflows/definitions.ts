@@ -4,7 +4,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType, type Duration } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { OrderFailureReason } from '../domain/failures';
+import type { OrderFailureReason } from '../domain/failure-reasons';
 import type { OrderLineInput, OrderStatus, StepStatuses } from '../domain/order';
 
 export const TaskQueue = {

@@ -7,7 +7,7 @@ import {
   SERVICE_UNAVAILABLE,
   isFailureReason,
   type OrderFailureReason,
-} from '../domain/failures';
+} from '../domain/failure-reasons';
 import type { StepName } from '../domain/order';
 
 /** A step failed for a business reason, or could not finish within its bound. */

@@ -1,5 +1,6 @@
 /** Orders through the real gateway and saga: placing, idempotency, reading, listing and cancelling. */
 import { randomUUID } from 'node:crypto';
+import { TestCardToken } from '../../domain/card-tokens';
 import { orderWorkflowId } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
@@ -144,7 +145,7 @@ describe('Idempotency-Key on POST /orders', () => {
     const key = randomUUID();
     const first = await placeOrder(buyer.token, body, key);
 
-    const conflicting = await placeOrder(buyer.token, { ...body, payment: { token: 'tok_declined' } }, key);
+    const conflicting = await placeOrder(buyer.token, { ...body, payment: { token: TestCardToken.decline } }, key);
 
     expectProblem(conflicting, 409, 'IDEMPOTENCY_CONFLICT');
     const orders = (await request(system, 'GET', '/orders', { token: buyer.token })).body.orders;
