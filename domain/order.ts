@@ -36,10 +36,11 @@ export type StepStatuses = Record<StepName, StepStatus>;
 export const CLEANUP_FIRST_SEQ = 1_000_000;
 
 /** An order in one of these statuses has ended; nothing changes it any more. */
-export const TERMINAL_STATUSES: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED'];
+export const TERMINAL_STATUSES = ['COMPLETED', 'CANCELLED'] as const satisfies readonly OrderStatus[];
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
-export function isTerminal(status: OrderStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
+export function isTerminal(status: OrderStatus): status is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly OrderStatus[]).includes(status);
 }
 
 /**
