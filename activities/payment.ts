@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { chargeKey } from '../domain/payment';
 import type { PaymentService, PaymentStatus } from '../services/payment';
-import { asActivity, asUndo } from './failures';
+import { asActivity, asUndo } from './temporal-failures';
 
 /** How often a charge waiting on the card gateway heartbeats; well under any sensible heartbeat timeout. */
 export const GATEWAY_WAIT_HEARTBEAT_MS = 1_000;

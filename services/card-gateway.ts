@@ -6,15 +6,9 @@
  * The ledger lives in the payment database (table `card_gateway_charges`) only because the simulation needs
  * somewhere durable; no code but this module touches it, and nothing joins it to `payments`.
  */
+import { TestCardToken } from '../domain/card-tokens';
 import { orderIdOfChargeKey } from '../domain/payment';
 import type { PaymentDb } from '../lib/databases';
-
-/** Test card tokens the simulated gateway understands; any other token is declined. */
-export const TestCardToken = {
-  approve: 'tok_visa',
-  decline: 'tok_declined',
-  hang: 'tok_timeout',
-} as const;
 
 export interface CardGatewayBehaviour {
   /** How long `tok_timeout` hangs; the saga's payment timeout must be shorter. */
@@ -74,7 +68,10 @@ export class IdempotencyKeyReuseError extends Error {
 // Kept in domain/ so that the workflow, which may not import services, checks charge answers against it.
 export { chargeKey, orderIdOfChargeKey } from '../domain/payment';
 
-/** Decides a first capture from the card token alone: null approves, a string is the decline reason. */
+/**
+ * Decides a first capture from the card token alone (domain/card-tokens.ts): null approves, a string is the decline
+ * reason; any token the gateway does not know is declined.
+ */
 function declineReasonOf(cardToken: string): string | null {
   if (cardToken === TestCardToken.approve) return null;
   if (cardToken === TestCardToken.decline) return 'the card was declined by the issuer';

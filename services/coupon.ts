@@ -1,9 +1,9 @@
 /** Coupon service: coupon definitions, coupons issued to users and per-order redemptions. Sole owner of the coupon database. */
-import { applyCoupons, type CouponTerms } from '../domain/coupons';
-import { BusinessRuleError, FailureReason } from '../domain/failures';
+import { applyCoupons, type CouponTerms, type CouponType } from '../domain/coupons';
+import { BusinessRuleError, FailureReason } from '../domain/failure-reasons';
 import { findLineRuleViolations, type OrderLineInput } from '../domain/order';
 import type { CouponDb } from '../lib/databases';
-import { OrderAlreadyUndoneError, ServiceError } from '../lib/errors';
+import { OrderAlreadyUndoneError, ServiceError, notFound } from '../lib/errors';
 
 export const DEFAULT_VALIDITY_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -11,7 +11,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export interface Coupon {
   id: number;
   name: string;
-  type: 'FIXED' | 'RATIO';
+  type: CouponType;
   discountAmount: number | null;
   discountPercent: number | null;
   validFrom: Date;
@@ -20,7 +20,7 @@ export interface Coupon {
 
 export interface NewCoupon {
   name: string;
-  type: 'FIXED' | 'RATIO';
+  type: CouponType;
   discountAmount?: number;
   discountPercent?: number;
   validFrom?: Date;
@@ -31,7 +31,7 @@ export interface UserCouponView {
   id: number;
   couponId: number;
   name: string;
-  type: 'FIXED' | 'RATIO';
+  type: CouponType;
   discountAmount: number | null;
   discountPercent: number | null;
   validFrom: Date;
@@ -180,7 +180,7 @@ export function createCouponService(db: CouponDb, now: () => Date = () => new Da
 
     async issueCoupon(couponId: number, userId: number): Promise<{ userCouponId: number }> {
       const coupon = await db.coupon.count({ where: { id: couponId } });
-      if (!coupon) throw new ServiceError('NOT_FOUND', `coupon ${couponId} does not exist`);
+      if (!coupon) throw notFound('coupon', couponId);
       const issued = await db.userCoupon.create({ data: { couponId, userId } });
       return { userCouponId: issued.id };
     },

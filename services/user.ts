@@ -2,10 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import type { UserDb } from '../lib/databases';
 import { isUniqueViolation } from '../lib/databases';
-import { ServiceError } from '../lib/errors';
+import { ServiceError, notFound } from '../lib/errors';
 import { hashPassword, needsRehash, verifyPassword } from './passwords';
 
-export type Role = 'CUSTOMER' | 'ADMIN';
+export const ROLES = ['CUSTOMER', 'ADMIN'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: unknown): value is Role {
+  return ROLES.includes(value as Role);
+}
 
 export interface User {
   id: number;
@@ -73,6 +78,13 @@ export function createUserService(db: UserDb) {
 
     async getUser(id: number): Promise<User | null> {
       return db.user.findUnique({ where: { id }, select: userFields });
+    },
+
+    /** The user, or NOT_FOUND: for callers that cannot go on without them. */
+    async requireUser(id: number): Promise<User> {
+      const user = await db.user.findUnique({ where: { id }, select: userFields });
+      if (!user) throw notFound('user', id);
+      return user;
     },
 
     async findByEmail(email: string): Promise<User | null> {

@@ -5,7 +5,7 @@
  * saga's refund undo (idempotent) gives back whatever a real capture behind that answer may have taken.
  */
 import { log } from '@temporalio/workflow';
-import { FailureReason } from '../domain/failures';
+import { FailureReason } from '../domain/failure-reasons';
 import { chargeKey } from '../domain/payment';
 import { StepFailure } from './step-failure';
 

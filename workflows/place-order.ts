@@ -7,7 +7,7 @@
  * two parallel steps, the other drops the running-steps guard. Keep both shapes (they fail loudly otherwise).
  */
 import { log, patched, setCurrentDetails } from '@temporalio/workflow';
-import { isFailureReason } from '../domain/failures';
+import { isFailureReason } from '../domain/failure-reasons';
 import { orderTotal, type StepName } from '../domain/order';
 import { couponUndo, coupons, itemUndo, items, paymentUndo, payments } from './activity-options';
 import type { PlaceOrderInput, PlaceOrderResult } from './definitions';

@@ -13,7 +13,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import { FailureReason } from '../domain/failures';
+import { FailureReason } from '../domain/failure-reasons';
 import { stepAfterUndo, type OrderStatus, type StepName, type StepStatus, type StepStatuses } from '../domain/order';
 import { DEFAULT_COMPENSATION_RETRY_INTERVAL, orders } from './activity-options';
 import {

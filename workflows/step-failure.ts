@@ -13,7 +13,7 @@ import {
   SERVICE_UNAVAILABLE,
   isFailureReason,
   type OrderFailureReason,
-} from '../domain/failures';
+} from '../domain/failure-reasons';
 import type { StepName } from '../domain/order';
 
 /** The service behind each step, as the customer-facing detail names it. */

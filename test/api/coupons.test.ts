@@ -1,7 +1,7 @@
 /** Coupons through the real gateway: the catalog, admin creation and issuing, the caller's coupons, quotes. */
 import { aCouponFor, aUser, anItem, request, type TestUser } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
-import { expectProblem, fieldPaths } from './support';
+import { expectExactProblem, expectProblem, fieldPaths } from './support';
 
 let system: TestSystem;
 let customer: TestUser;
@@ -160,8 +160,9 @@ describe('POST /coupons/:id/issue and GET /coupons/mine', () => {
       body: { userId: 999_999 },
     });
 
-    expectProblem(noCoupon, 404, 'NOT_FOUND');
-    expectProblem(noUser, 404, 'NOT_FOUND');
+    const notFound = { status: 404, code: 'NOT_FOUND', title: 'Not found' };
+    expectExactProblem(noCoupon, { ...notFound, detail: 'coupon 999999 does not exist' });
+    expectExactProblem(noUser, { ...notFound, detail: 'user 999999 does not exist' });
   });
 
   test('when a customer issues a coupon to themselves, then 403', async () => {
@@ -271,7 +272,12 @@ describe('POST /coupons/quote', () => {
       body: { itemId: 999_999, userCouponIds: [] },
     });
 
-    expectProblem(response, 404, 'NOT_FOUND');
+    expectExactProblem(response, {
+      status: 404,
+      code: 'NOT_FOUND',
+      title: 'Not found',
+      detail: 'item 999999 does not exist',
+    });
   });
 
   test('when nobody is logged in, then 401', async () => {

@@ -4,7 +4,7 @@
  * timers (30 s step bound, 20 s charge bound, undo backoff, the 10-minute compensation retry timer) are skipped.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failures';
+import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failure-reasons';
 import type { StepStatuses } from '../../domain/order';
 import { OrderSearchAttributes, cancelOrder, getSagaState, retryCompensation } from '../../workflows/definitions';
 import { startFastEnvironment, type FastEnvironment } from './support/environment';

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
+import { TestCardToken } from '../../domain/card-tokens';
 import { TaskQueue, orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
 import type { TestSystem, TestSystemOptions } from '../support/system';
@@ -130,7 +131,7 @@ export const scenarios: Record<string, Scenario> = {
     const item = await anItem(system);
     const orderId = await placeOrder(system, user, {
       lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
-      payment: { token: 'tok_declined' },
+      payment: { token: TestCardToken.decline },
     });
     return finished(system, user, orderId, 'CANCELLED');
   },
@@ -160,7 +161,7 @@ export const scenarios: Record<string, Scenario> = {
       // The declined card makes the saga undo its steps; the refund undo fails until the operator's retry.
       const orderId = await placeOrder(system, user, {
         lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
-        payment: { token: 'tok_declined' },
+        payment: { token: TestCardToken.decline },
       });
       await waitForOrder(system, user.token, orderId, ['COMPENSATION_FAILED']);
       faults.refundFails = false;
@@ -176,7 +177,7 @@ export const scenarios: Record<string, Scenario> = {
     const item = await anItem(system);
     const orderId = await placeOrder(system, user, {
       lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
-      payment: { token: 'tok_timeout' },
+      payment: { token: TestCardToken.hang },
     });
     return finished(system, user, orderId, 'CANCELLED');
   },
@@ -276,7 +277,7 @@ export const scenarios: Record<string, Scenario> = {
       await system.client.workflow.start('placeOrder', {
         taskQueue,
         workflowId: orderWorkflowId(orderId),
-        args: [{ orderId, customerId: user.id, lines, paymentToken: 'tok_declined' }],
+        args: [{ orderId, customerId: user.id, lines, paymentToken: TestCardToken.decline }],
       });
       await waitForOrder(system, user.token, orderId, ['COMPENSATION_FAILED'], 90_000);
       previous.stop();

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { ORDER_ALREADY_UNDONE } from '../../activities/failures';
+import { ORDER_ALREADY_UNDONE } from '../../activities/temporal-failures';
 import { createCouponActivities } from '../../activities/coupon';
 import { createItemActivities } from '../../activities/item';
 import { createPaymentActivities, sleepWhileHeartbeating } from '../../activities/payment';

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { ORDER_ALREADY_UNDONE } from '../../activities/failures';
+import { ORDER_ALREADY_UNDONE } from '../../activities/temporal-failures';
 import { orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, eventually, request, waitForOrder } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
