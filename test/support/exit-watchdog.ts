@@ -8,6 +8,7 @@
  */
 import { ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 
 /**
  * How long Jest may stay alive after the global teardown. It only prints its summary in that time; anything
@@ -27,11 +28,16 @@ const intervals: Map<Timer, string> = ((globalThis as Record<symbol, unknown>)[I
   string
 >;
 
-/** The first stack frame outside this file and outside node_modules: the code that asked for the timer. */
+/**
+ * The file:line:column of the first stack frame outside this file and outside node_modules (the code that asked
+ * for the timer), relative to the working directory.
+ */
 function creationSite(): string {
   const frames = (new Error().stack ?? '').split('\n').slice(1);
-  const caller = frames.find((frame) => !frame.includes(__filename) && !frame.includes('node_modules'));
-  return (caller ?? frames[0] ?? 'an unknown place').trim().replace(/^at /, '');
+  const caller = frames.find((frame) => !frame.includes(__filename) && !frame.includes('node_modules')) ?? frames[0];
+  if (!caller) return 'an unknown place';
+  const location = /\((.*)\)$/.exec(caller)?.[1] ?? caller.trim().replace(/^at /, '');
+  return path.relative(process.cwd(), location);
 }
 
 /** Forgets intervals that were cleared, so the map holds only live ones. */
