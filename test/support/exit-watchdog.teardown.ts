@@ -1,6 +1,6 @@
 /** Global teardown for the Jest configs without shared infrastructure: a leaked handle fails the run. */
-import { armExitWatchdog } from './exit-watchdog';
+import { EXIT_GRACE_MS, armExitWatchdog, type JestRunMode } from './exit-watchdog';
 
-export default function failIfJestCannotExit(): void {
-  armExitWatchdog();
+export default function failIfJestCannotExit(globalConfig: JestRunMode): void {
+  armExitWatchdog(EXIT_GRACE_MS, globalConfig);
 }

@@ -116,11 +116,19 @@ export function openHandlesReport(waitedMs: number): string {
   );
 }
 
+/** The part of Jest's global config (the global teardown's first argument) that the watchdog reads. */
+export interface JestRunMode {
+  watch?: boolean;
+  watchAll?: boolean;
+}
+
 /**
  * Called at the end of the global teardown: if Jest has not exited `graceMs` later, prints what keeps it alive
- * and exits with code 1, so the leak fails the run instead of hanging it (or being hidden by forceExit).
+ * and exits with code 1, so the leak fails the run instead of hanging it (or being hidden by forceExit). Not in
+ * watch mode, where Jest stays alive on purpose between runs.
  */
-export function armExitWatchdog(graceMs = EXIT_GRACE_MS): void {
+export function armExitWatchdog(graceMs = EXIT_GRACE_MS, mode: JestRunMode = {}): void {
+  if (mode.watch || mode.watchAll) return;
   setTimeout(() => {
     process.stderr.write(openHandlesReport(graceMs));
     process.exit(1);
