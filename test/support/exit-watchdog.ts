@@ -33,8 +33,10 @@ const intervals: Map<Timer, string> = ((globalThis as Record<symbol, unknown>)[I
  * for the timer), relative to the working directory.
  */
 function creationSite(): string {
-  const frames = (new Error().stack ?? '').split('\n').slice(1);
-  const caller = frames.find((frame) => !frame.includes(__filename) && !frame.includes('node_modules')) ?? frames[0];
+  const frames = (new Error().stack ?? '')
+    .split('\n')
+    .filter((frame) => frame.includes(' at ') && !frame.includes(__filename));
+  const caller = frames.find((frame) => !frame.includes('node_modules')) ?? frames[0];
   if (!caller) return 'an unknown place';
   const location = /\((.*)\)$/.exec(caller)?.[1] ?? caller.trim().replace(/^at /, '');
   return path.relative(process.cwd(), location);
