@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl, type ServiceName } from '../../lib/config';
 import { ROOT } from '../lib/migrate';
 import { freePort } from '../lib/ports';
+import { exitsWithin } from '../lib/process-exit';
 
 /** The processes the supervisor runs, by the names it gives them in processes.json. */
 export const PROCESS_NAMES = [
@@ -284,7 +285,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     track();
     if (child.exitCode === null && child.signalCode === null) {
       signal(child.pid!, 'SIGTERM');
-      const inTime = await Promise.race([exited.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]);
+      const inTime = await exitsWithin(exited, STOP_GRACE_MS);
       if (!inTime) options.log(`the stack did not stop within ${STOP_GRACE_MS} ms; killing it`);
     }
     // A server told to stop by its parent (PostgreSQL's postmaster) may still be shutting down: give it a moment.

@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { exitsWithin } from './process-exit';
 
 export interface RestartPolicy {
   /** Delay before the first restart after a quiet period; doubled for each further crash. */
@@ -347,7 +348,7 @@ export class Supervisor {
     if (!child || !exited) return;
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      const stopped = await Promise.race([exited.then(() => true), sleep(this.policy.stopGraceMs).then(() => false)]);
+      const stopped = await exitsWithin(exited, this.policy.stopGraceMs);
       if (!stopped) {
         this.log(`${entry.spec.name} did not stop within ${this.policy.stopGraceMs} ms; killing it`);
         signalGroup(child.pid, 'SIGKILL');

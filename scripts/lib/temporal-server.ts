@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { exitsWithin } from './process-exit';
 import { OrderSearchAttributes } from '../../workflows/definitions';
 import { ROOT } from './migrate';
 
@@ -199,19 +200,6 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
 
 /** How long the dev server gets to stop on SIGTERM before it is killed. */
 const STOP_GRACE_MS = 10_000;
-
-/**
- * True when `exited` settles within `ms`. The grace timer is cancelled as soon as the process is gone: left
- * running, it would hold the caller's event loop (a test runner's, say) open for the rest of the grace period.
- */
-async function exitsWithin(exited: Promise<unknown>, ms: number): Promise<boolean> {
-  const grace = new AbortController();
-  try {
-    return await Promise.race([exited.then(() => true), sleep(ms, false, { signal: grace.signal }).catch(() => false)]);
-  } finally {
-    grace.abort();
-  }
-}
 
 /** One attempt to reach a Temporal frontend: true when it answers GetSystemInfo within a second. */
 export async function temporalAnswers(address: string): Promise<boolean> {
