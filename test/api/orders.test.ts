@@ -315,6 +315,34 @@ describe('POST /orders/:id/cancel', () => {
     await waitForOrder(system, customer.token, placed.body.orderId);
   });
 
+  test("when an admin cancels another customer's order still in progress, then 404 and the order goes on to complete", async () => {
+    const body = await anOrderBody();
+    // With the item worker away, the order waits at its stock reservation: a cancel would be accepted for its owner.
+    await system.stopWorker('item');
+    const [placed, byAdmin] = await (async () => {
+      const placing = await placeOrder(customer.token, body);
+      const cancelling = await request(system, 'POST', `/orders/${placing.body.orderId}/cancel`, {
+        token: admin.token,
+      });
+      return [placing, cancelling] as const;
+    })().finally(() => system.startWorker('item'));
+
+    // An admin may read any order but cancel only their own (README, orders): the same 404 as for a stranger.
+    expectProblem(byAdmin, 404, 'NOT_FOUND');
+    const order = await waitForOrder(system, customer.token, placed.body.orderId);
+    expect(order.status).toBe('COMPLETED');
+    expect(order.history.map((change) => change.status)).toEqual(['PENDING', 'COMPLETED']);
+  });
+
+  test('when an admin cancels their own completed order, then 409 ORDER_NOT_CANCELLABLE like any owner', async () => {
+    const placed = await placeOrder(admin.token, await anOrderBody());
+    expect((await waitForOrder(system, admin.token, placed.body.orderId)).status).toBe('COMPLETED');
+
+    const response = await request(system, 'POST', `/orders/${placed.body.orderId}/cancel`, { token: admin.token });
+
+    expectProblem(response, 409, 'ORDER_NOT_CANCELLABLE');
+  });
+
   test('when nobody is logged in, then 401', async () => {
     expectProblem(await request(system, 'POST', `/orders/${randomUUID()}/cancel`), 401, 'UNAUTHORIZED');
   });

@@ -68,6 +68,16 @@ async function untilWaitingForLock(statement: string): Promise<void> {
   throw new Error(`no session started waiting for a lock in "${statement}"`);
 }
 
+/** Waits until `count` console.warn lines containing `text` were written (the pools' way of reporting a loss). */
+async function untilWarned(warnings: jest.SpyInstance, text: string, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  const seen = () => warnings.mock.calls.filter(([message]) => String(message).includes(text)).length;
+  while (seen() < count) {
+    if (Date.now() > deadline) throw new Error(`${seen()} of ${count} warnings "${text}" within 10 s`);
+    await sleep(20);
+  }
+}
+
 /** Settles a promise into its value or its error, so a test can start it, act meanwhile, and inspect it later. */
 function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
   return promise.then(
@@ -288,8 +298,16 @@ describe('database sessions are bounded', () => {
        WHERE datname = current_database() AND application_name = 'order-saga:order' AND pid <> pg_backend_pid()`,
     );
     expect(rows.length).toBeGreaterThan(0);
-    await killer.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [rows.map((row) => row.pid)]);
-    await sleep(200);
+    // The pool reports each idle connection it loses (lib/databases.ts): await those reports, not a pause.
+    const warnings = jest.spyOn(console, 'warn');
+    try {
+      await killer.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [
+        rows.map((row) => row.pid),
+      ]);
+      await untilWarned(warnings, 'order database: an idle connection failed', rows.length);
+    } finally {
+      warnings.mockRestore();
+    }
 
     expect(await db.order.$queryRaw`SELECT 1 AS one`).toEqual([{ one: 1 }]);
   });

@@ -37,6 +37,28 @@ export async function scheduledActivities(system: TestSystem, orderId: string): 
     .filter((name) => name !== 'recordOrderProgress');
 }
 
+/** Milliseconds on the server's clock of a history event. */
+function eventMillis(event: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }): number {
+  return Number(event.eventTime?.seconds ?? 0) * 1000 + (event.eventTime?.nanos ?? 0) / 1e6;
+}
+
+/**
+ * How long the server let an activity run before it timed out, from its history: the ActivityTaskScheduled event
+ * to its ActivityTaskTimedOut event. Both times are the server's own, so a loaded test machine does not stretch
+ * them the way a wall-clock measurement in the test would.
+ */
+export async function activityTimeoutAfterMs(system: TestSystem, orderId: string, activity: string): Promise<number> {
+  const history = await system.client.workflow.getHandle(orderWorkflowId(orderId)).fetchHistory();
+  const events = history.events ?? [];
+  const scheduled = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === activity);
+  if (!scheduled) throw new Error(`${activity} was never scheduled for order ${orderId}`);
+  const timedOut = events.find(
+    (event) => String(event.activityTaskTimedOutEventAttributes?.scheduledEventId ?? '') === String(scheduled.eventId),
+  );
+  if (!timedOut) throw new Error(`${activity} of order ${orderId} did not time out`);
+  return eventMillis(timedOut) - eventMillis(scheduled);
+}
+
 /** The undo activities the workflow scheduled, in the order it scheduled them. */
 export async function undoOrder(system: TestSystem, orderId: string): Promise<string[]> {
   return (await scheduledActivities(system, orderId)).filter((name) => UNDO_ACTIVITIES.includes(name));

@@ -1,6 +1,7 @@
 /** A fresh customer with two items and two coupons of their own, so each scenario has its own stock and coupons. */
 import { aCouponFor, aUser, anItem } from '../../support/fixtures';
 import type { TestSystem } from '../../support/system';
+import type { PlacedOrder } from './expected-state';
 import type { LineRequest } from './orders';
 
 export const SHIRT_PRICE = 10_000;
@@ -32,6 +33,24 @@ export async function aShop(system: TestSystem, { shirtStock = 5, coatStock = 5 
     ];
   }
 
+  const standardTotal = SHIRT_WITH_BOTH_COUPONS + 2 * COAT_PRICE;
+
+  /**
+   * What the expected-state builders need to know of an order of this shop: by default the standard order (one
+   * shirt with both coupons, two coats); `changes` describes another order of the same items.
+   */
+  function placed(orderId: string, changes: Partial<Omit<PlacedOrder, 'orderId' | 'initialStock'>> = {}): PlacedOrder {
+    return {
+      orderId,
+      lines: { [shirt.id]: 1, [coat.id]: 2 },
+      initialStock: { [shirt.id]: shirtStock, [coat.id]: coatStock },
+      redeemed: [ratio, fixed],
+      watchedCoupons: [fixed, ratio],
+      total: standardTotal,
+      ...changes,
+    };
+  }
+
   return {
     customer,
     shirt,
@@ -39,9 +58,10 @@ export async function aShop(system: TestSystem, { shirtStock = 5, coatStock = 5 
     fixed,
     ratio,
     standardLines,
+    placed,
     /** What databasesState needs to look at for this shop. */
     scope: { itemIds: [shirt.id, coat.id], userCouponIds: [fixed, ratio] },
-    standardTotal: SHIRT_WITH_BOTH_COUPONS + 2 * COAT_PRICE,
+    standardTotal,
   };
 }
 
