@@ -133,14 +133,15 @@ export const TEMPORAL_VARIABLES = {
     `\`${DEFAULT_TEMPORAL_ADDRESS}\` (npm start runs a dev server unless an address is configured)`,
     'Temporal frontend (host:port)',
   ),
-  namespace: variable('TEMPORAL_NAMESPACE', optionalString(), `\`${DEFAULT_TEMPORAL_NAMESPACE}\``, 'Temporal namespace'),
-  apiKey: variable(
-    'TEMPORAL_API_KEY',
+  namespace: variable(
+    'TEMPORAL_NAMESPACE',
     optionalString(),
-    '–',
-    'API key (Temporal Cloud); turns TLS on',
-    { secret: true },
+    `\`${DEFAULT_TEMPORAL_NAMESPACE}\``,
+    'Temporal namespace',
   ),
+  apiKey: variable('TEMPORAL_API_KEY', optionalString(), '–', 'API key (Temporal Cloud); turns TLS on', {
+    secret: true,
+  }),
   tls: variable(
     'TEMPORAL_TLS',
     z.enum(['true', 'false', '1', '0']).optional(),
@@ -153,7 +154,12 @@ export const TEMPORAL_VARIABLES = {
     '–',
     'client certificate (PEM) for mTLS; needs `TEMPORAL_TLS_CLIENT_KEY_PATH`',
   ),
-  clientKeyPath: variable('TEMPORAL_TLS_CLIENT_KEY_PATH', existingFile(), '–', 'private key (PEM) of the client certificate'),
+  clientKeyPath: variable(
+    'TEMPORAL_TLS_CLIENT_KEY_PATH',
+    existingFile(),
+    '–',
+    'private key (PEM) of the client certificate',
+  ),
   serverCaCertPath: variable(
     'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
     existingFile(),
@@ -212,7 +218,9 @@ function loadConnectConfig(env: Env): ClientConnectConfig {
     return loadClientConnectConfig({ overrideEnvVars: envForEnvconfig(env) });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`the Temporal client profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) cannot be used: ${reason}`);
+    throw new ConfigError(
+      `the Temporal client profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) cannot be used: ${reason}`,
+    );
   }
 }
 
@@ -330,9 +338,10 @@ export function loadDatabaseSettings<S extends ServiceName>(
   env: Env,
 ): Record<S, DatabaseSettings> {
   const limits = readVariables(SESSION_LIMIT_VARIABLES, env);
-  return Object.fromEntries(
-    services.map((service) => [service, { url: databaseUrl(service, env), limits }]),
-  ) as Record<S, DatabaseSettings>;
+  return Object.fromEntries(services.map((service) => [service, { url: databaseUrl(service, env), limits }])) as Record<
+    S,
+    DatabaseSettings
+  >;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -441,13 +450,13 @@ export const TOOL_VARIABLES = {
   temporalCliPath: variable(
     'TEMPORAL_CLI_PATH',
     optionalString(),
-    '`temporal` on `PATH`, else `.tools/temporal/bin/temporal`, else the SDK\'s download',
+    "`temporal` on `PATH`, else `.tools/temporal/bin/temporal`, else the SDK's download",
     'a `temporal` binary to run the dev server with',
   ),
   temporalTestServerPath: variable(
     'TEMPORAL_TEST_SERVER_PATH',
     optionalString(),
-    '`.tools/temporal-test-server`, else the SDK\'s download',
+    "`.tools/temporal-test-server`, else the SDK's download",
     'the time-skipping test server of the fast test tier',
   ),
 } satisfies VariableSet;
@@ -455,6 +464,12 @@ export const TOOL_VARIABLES = {
 export function loadToolPaths(env: Env = process.env): ValuesOf<typeof TOOL_VARIABLES> {
   return readVariables(TOOL_VARIABLES, env);
 }
+
+/** What the test tooling reads (the Temporal binaries it runs). */
+export const TOOLS_KIND: ConfigKind = {
+  readBy: 'tests',
+  variables: Object.values(TOOL_VARIABLES),
+};
 
 /** The folders the operating system searches for executables; not configuration, but read here like all env. */
 export function executableSearchPath(env: Env = process.env): string {

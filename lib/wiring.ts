@@ -154,3 +154,13 @@ export function createActivities<S extends WorkerServiceName>(
 export async function disconnectAll(databases: Partial<Databases>): Promise<PromiseSettledResult<void>[]> {
   return Promise.allSettled(Object.values(databases).map((db) => db.$disconnect()));
 }
+
+/** A worker's activities over an already built set of services (the test system shares one with its gateway). */
+export function activitiesOver<S extends WorkerServiceName>(
+  service: S,
+  services: Services,
+  settings: ServiceSettings = DEFAULT_SERVICE_SETTINGS,
+): ActivityFunctions {
+  const key: ServiceKey<S> = SERVICE_REGISTRY[service].serviceKey;
+  return createActivities(service, services[key] as ServiceOf<S>, settings);
+}
