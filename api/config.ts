@@ -15,6 +15,7 @@ import {
   loadDatabaseSettings,
   loadTemporalSettings,
   positiveInteger,
+  readAll,
   readVariables,
   variable,
   type ConfigKind,
@@ -114,11 +115,15 @@ function jwtSecretOf(values: { nodeEnv?: string; jwtSecret?: string; dataDir?: s
 }
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
-  const values = readVariables(GATEWAY_VARIABLES, env);
+  const { values, temporal, databases } = readAll((read) => ({
+    values: read(() => readVariables(GATEWAY_VARIABLES, env)),
+    temporal: read(() => loadTemporalSettings(env)),
+    databases: read(() => loadDatabaseSettings(SERVICE_NAMES, env)),
+  }));
   return {
     port: values.port,
-    temporal: { ...loadTemporalSettings(env), uiUrl: values.uiUrl },
-    databases: loadDatabaseSettings(SERVICE_NAMES, env),
+    temporal: { ...temporal, uiUrl: values.uiUrl },
+    databases,
     jwtSecret: jwtSecretOf(values),
     jwtExpiresInSeconds: values.jwtExpiresInSeconds,
     corsOrigins: values.corsOrigins,

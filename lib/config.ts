@@ -21,10 +21,34 @@ export const DEFAULT_TEMPORAL_ADDRESS = `127.0.0.1:${DEFAULT_TEMPORAL_PORT}`;
 export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
 
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(`Invalid configuration: ${message}`);
+  /** What is wrong, without the prefix, so that problems of several groups join into one message. */
+  readonly detail: string;
+
+  constructor(detail: string) {
+    super(`Invalid configuration: ${detail}`);
     this.name = 'ConfigError';
+    this.detail = detail;
   }
+}
+
+/**
+ * Runs the reads of a kind's variable groups, and reports every group's problems at once: one restart should
+ * be enough to see everything that is wrong.
+ */
+export function readAll<T>(build: (read: <R>(group: () => R) => R) => T): T {
+  const problems: string[] = [];
+  const read = <R>(group: () => R): R => {
+    try {
+      return group();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error.detail);
+      return undefined as R; // never used: the whole read fails below
+    }
+  };
+  const result = build(read);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return result;
 }
 
 /** The environment as a process sees it; tests pass plain objects. */
@@ -421,13 +445,12 @@ export function workerKind(service: WorkerServiceName): ConfigKind {
 
 /** Reads and validates a worker's configuration; throws a ConfigError naming every bad variable. */
 export function loadWorkerConfig<S extends WorkerServiceName>(service: S, env: Env = process.env): WorkerConfig<S> {
-  const extras = readVariables(WORKER_VARIABLES[service], env) as WorkerExtras<S>;
-  return {
+  return readAll((read) => ({
     service,
-    temporal: loadTemporalSettings(env),
-    database: loadDatabaseSettings([service], env)[service],
-    extras,
-  };
+    temporal: read(() => loadTemporalSettings(env)),
+    database: read(() => loadDatabaseSettings([service], env)[service]),
+    extras: read(() => readVariables(WORKER_VARIABLES[service], env) as WorkerExtras<S>),
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -491,11 +514,11 @@ export interface SetupConfig {
 }
 
 export function loadSetupConfig(env: Env = process.env): SetupConfig {
-  return {
-    temporal: loadTemporalSettings(env),
-    databases: loadDatabaseSettings(SERVICE_NAMES, env),
-    seedAdminPassword: readVariables({ password: SEED_ADMIN_PASSWORD }, env).password,
-  };
+  return readAll((read) => ({
+    temporal: read(() => loadTemporalSettings(env)),
+    databases: read(() => loadDatabaseSettings(SERVICE_NAMES, env)),
+    seedAdminPassword: read(() => seedAdminPassword(env)),
+  }));
 }
 
 export { databaseVariables };

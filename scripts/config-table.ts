@@ -5,7 +5,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import prettier from 'prettier';
 import { GATEWAY_KIND } from '../api/config';
 import { SETUP_KIND, TOOLS_KIND, workerKind, type ConfigKind, type Variable } from '../lib/config';
 import { WORKER_SERVICES } from '../lib/services';
@@ -54,12 +53,35 @@ export function configTable(all: ConfigKind[] = configKinds()): string {
   return lines.join('\n');
 }
 
+/** The generated part of a README: the text between the markers. */
+export function tableIn(readme: string): string {
+  const begin = readme.indexOf(BEGIN_MARKER);
+  const end = readme.indexOf(END_MARKER);
+  if (begin < 0 || end < begin) throw new Error(`README.md lacks the markers ${BEGIN_MARKER} … ${END_MARKER}`);
+  return readme.slice(begin + BEGIN_MARKER.length, end);
+}
+
+/** A markdown table without its alignment padding, so that a table compares equal to its prettier-formatted self. */
+export function withoutPadding(table: string): string[] {
+  return table
+    .trim()
+    .split('\n')
+    .map((line) =>
+      line
+        .split(/(?<!\\)\|/)
+        .map((part) => part.trim().replace(/^-+$/, '---'))
+        .join('|'),
+    );
+}
+
 /** The README with its table replaced, formatted as `prettier --check` expects it. */
 export async function renderReadme(current: string): Promise<string> {
+  tableIn(current);
   const begin = current.indexOf(BEGIN_MARKER);
   const end = current.indexOf(END_MARKER);
-  if (begin < 0 || end < begin) throw new Error(`README.md lacks the markers ${BEGIN_MARKER} … ${END_MARKER}`);
   const replaced = `${current.slice(0, begin + BEGIN_MARKER.length)}\n\n${configTable()}\n\n${current.slice(end)}`;
+  // Loaded only here: prettier's module starts a dynamic import that a jest VM without ESM support rejects.
+  const prettier = await import('prettier');
   const options = await prettier.resolveConfig(README);
   return prettier.format(replaced, { ...options, filepath: README });
 }

@@ -19,6 +19,7 @@ import {
   databaseVariables,
   loadTemporalSettings,
   positiveInteger,
+  readAll,
   readVariables,
   variable,
   type ConfigKind,
@@ -79,22 +80,23 @@ export interface StartConfig {
 }
 
 export function loadStartConfig(env: Env = process.env): StartConfig {
-  const values = readVariables(START_VARIABLES, env);
-  const urls = readVariables(
-    Object.fromEntries(SERVICE_NAMES.map((service) => [service, databaseUrlSpec(service)])) as Record<
-      ServiceName,
-      ReturnType<typeof databaseUrlSpec>
-    >,
-    env,
-  );
+  const urlVariables = Object.fromEntries(
+    SERVICE_NAMES.map((service) => [service, databaseUrlSpec(service)]),
+  ) as Record<ServiceName, ReturnType<typeof databaseUrlSpec>>;
+  const { values, urls, temporal, restartPolicy } = readAll((read) => ({
+    values: read(() => readVariables(START_VARIABLES, env)),
+    urls: read(() => readVariables(urlVariables, env)),
+    temporal: read(() => loadTemporalSettings(env)),
+    restartPolicy: read(() => restartPolicyFromEnv(env)),
+  }));
   return {
     gatewayPort: values.port,
     dataDir: path.resolve(values.dataDir ?? path.join(ROOT, '.data')),
-    temporal: loadTemporalSettings(env),
+    temporal,
     devServer: { port: values.temporalPort, uiPort: values.temporalUiPort, uiUrl: values.temporalUiUrl },
     embeddedPostgresPort: values.embeddedPostgresPort,
     externalDatabases: SERVICE_NAMES.filter((service) => urls[service] !== undefined),
-    restartPolicy: restartPolicyFromEnv(env),
+    restartPolicy,
   };
 }
 
