@@ -352,7 +352,7 @@ export interface DatabaseSettings {
 }
 
 /** The variables a process that opens `services` databases reads. */
-function databaseVariables(services: readonly ServiceName[]): Variable<unknown>[] {
+export function databaseVariables(services: readonly ServiceName[]): Variable<unknown>[] {
   return [...services.map(databaseUrlSpec), EMBEDDED_POSTGRES_PORT, ...Object.values(SESSION_LIMIT_VARIABLES)];
 }
 
@@ -520,5 +520,3 @@ export function loadSetupConfig(env: Env = process.env): SetupConfig {
     seedAdminPassword: read(() => seedAdminPassword(env)),
   }));
 }
-
-export { databaseVariables };

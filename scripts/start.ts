@@ -11,7 +11,13 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { ConfigError, DEFAULT_TEMPORAL_UI_PORT, databaseUrl, databaseUrlVariable, loadDatabaseSettings } from '../lib/config';
+import {
+  ConfigError,
+  DEFAULT_TEMPORAL_UI_PORT,
+  databaseUrl,
+  databaseUrlVariable,
+  loadDatabaseSettings,
+} from '../lib/config';
 import { SERVICE_NAMES, WORKER_SERVICES, workerEntry, workerProcessName } from '../lib/services';
 import { ROOT, migrateService } from './lib/migrate';
 import { portIsFree } from './lib/ports';

@@ -14,7 +14,10 @@ async function keepReconcilerScheduled(temporal: TemporalSettings, intervalSecon
     try {
       const connection = await Connection.connect(temporal.connection);
       try {
-        await ensureReconcilerSchedule(new Client({ connection, namespace: temporal.namespace }), intervalSeconds * 1000);
+        await ensureReconcilerSchedule(
+          new Client({ connection, namespace: temporal.namespace }),
+          intervalSeconds * 1000,
+        );
         console.log(`reconciler schedule runs every ${intervalSeconds} s`);
         return;
       } finally {

@@ -150,7 +150,10 @@ export async function stopLeftoverPostmaster(dataDir: string, log: (line: string
 }
 
 /** Creates each service database on a server (connecting to its `postgres` database) unless it exists. */
-export async function createServiceDatabases(adminUrl: string, names: readonly string[] = SERVICE_NAMES): Promise<void> {
+export async function createServiceDatabases(
+  adminUrl: string,
+  names: readonly string[] = SERVICE_NAMES,
+): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
