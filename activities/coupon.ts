@@ -1,7 +1,7 @@
 /** Coupon activities (task queue `coupons`): redeem an order's coupons, and restore them on undo. */
 import type { OrderLineInput } from '../domain/order';
 import type { CouponService } from '../services/coupon';
-import { asActivity, asUndo } from './failures';
+import { asActivity, asUndo } from './temporal-failures';
 
 export interface RedeemCouponsInput {
   orderId: string;

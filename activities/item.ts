@@ -1,7 +1,7 @@
 /** Item activities (task queue `items`): reserve the stock of an order, and release it on undo. */
 import type { OrderLineInput } from '../domain/order';
 import type { ItemService } from '../services/item';
-import { asActivity, asUndo } from './failures';
+import { asActivity, asUndo } from './temporal-failures';
 
 export interface ReserveStockInput {
   orderId: string;

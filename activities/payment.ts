@@ -1,7 +1,8 @@
 /** Payment activities (task queue `payments`): charge the order total, and refund it on undo. */
 import { Context } from '@temporalio/activity';
-import type { PaymentService } from '../services/payment';
-import { asActivity, asUndo } from './failures';
+import { chargeKey } from '../domain/payment';
+import type { PaymentService, PaymentStatus } from '../services/payment';
+import { asActivity, asUndo } from './temporal-failures';
 
 /** How often a charge waiting on the card gateway heartbeats; well under any sensible heartbeat timeout. */
 export const GATEWAY_WAIT_HEARTBEAT_MS = 1_000;
@@ -27,12 +28,28 @@ export interface ChargePaymentInput {
   cardToken: string;
 }
 
+/**
+ * What a charge answers. The workflow completes the order only when this names the order, its charge key, the
+ * CAPTURED status and exactly the order total (workflows/charge-check.ts), so every field is stated, not implied.
+ */
+export interface ChargeAnswer {
+  orderId: string;
+  idempotencyKey: string;
+  status: PaymentStatus;
+  amount: number;
+}
+
 export function createPaymentActivities({ payments }: { payments: PaymentService }) {
   return {
     /** Charges the card once per order; a decline is final, a hanging gateway is bounded by the saga's timeouts. */
-    async chargePayment({ orderId, amount, cardToken }: ChargePaymentInput): Promise<{ status: string }> {
+    async chargePayment({ orderId, amount, cardToken }: ChargePaymentInput): Promise<ChargeAnswer> {
       const payment = await asActivity(() => payments.chargePayment(orderId, amount, cardToken));
-      return { status: payment.status };
+      return {
+        orderId: payment.orderId,
+        idempotencyKey: chargeKey(payment.orderId),
+        status: payment.status,
+        amount: payment.amount,
+      };
     },
 
     /** Undo of chargePayment: refunds the charge once; harmless when there was none. */

@@ -91,10 +91,7 @@ export function createApp(deps: GatewayDependencies): Express {
       standardHeaders: 'draft-7',
       legacyHeaders: false,
       handler: (_req, res) =>
-        sendProblem(
-          res,
-          new HttpProblem(429, 'TOO_MANY_REQUESTS', 'Too many requests', 'too many login attempts; try again later'),
-        ),
+        sendProblem(res, new HttpProblem('TOO_MANY_REQUESTS', 'too many login attempts; try again later')),
     }),
   );
 

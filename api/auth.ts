@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
 import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
-import type { Role } from '../services/user';
+import { isRole, type Role } from '../services/user';
 import { HttpProblem } from './problem';
 
 export const JWT_ALGORITHM = 'HS256';
@@ -46,7 +46,7 @@ export function createAuthenticator(config: AuthConfig): (access: 'user' | 'admi
       (payload: { sub?: string; role?: string }, done: (error: unknown, user?: AuthenticatedUser | false) => void) => {
         const id = Number(payload.sub);
         const role = payload.role;
-        if (!Number.isInteger(id) || (role !== 'CUSTOMER' && role !== 'ADMIN')) return done(null, false);
+        if (!Number.isInteger(id) || !isRole(role)) return done(null, false);
         return done(null, { id, role });
       },
     ),
@@ -58,10 +58,10 @@ export function createAuthenticator(config: AuthConfig): (access: 'user' | 'admi
         if (error) return next(error);
         if (!user) {
           res.setHeader('WWW-Authenticate', 'Bearer');
-          return next(new HttpProblem(401, 'UNAUTHORIZED', 'Unauthorized', 'a valid bearer token is required'));
+          return next(new HttpProblem('UNAUTHORIZED', 'a valid bearer token is required'));
         }
         if (access === 'admin' && user.role !== 'ADMIN') {
-          return next(new HttpProblem(403, 'FORBIDDEN', 'Forbidden', 'this action needs the ADMIN role'));
+          return next(new HttpProblem('FORBIDDEN', 'this action needs the ADMIN role'));
         }
         req.user = user;
         next();

@@ -8,6 +8,7 @@ import {
   COMPENSATION_RETRY_INTERVAL_SECONDS,
   ConfigError,
   DATA_DIR,
+  NODE_ENV,
   PORT,
   TEMPORAL_UI_URL,
   TEMPORAL_VARIABLES,
@@ -43,7 +44,7 @@ export interface GatewayConfig {
 /** The gateway's own variables, beside the Temporal and database ones. */
 export const GATEWAY_VARIABLES = {
   port: PORT,
-  nodeEnv: variable('NODE_ENV', z.string().optional(), '–', '`production` makes `JWT_SECRET` mandatory'),
+  nodeEnv: NODE_ENV,
   jwtSecret: variable(
     'JWT_SECRET',
     z.string().optional(),

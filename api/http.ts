@@ -10,15 +10,16 @@ import { HttpProblem, type FieldError } from './problem';
 
 extendZodWithOpenApi(z);
 
+/** Who may call a route: anyone, any logged-in user, or admins only. */
 export type Access = 'public' | 'user' | 'admin';
 
-export interface RouteSpec<Body, Query, Params> {
+export interface RouteSpec<Body, Query, Params, A extends Access = Access> {
   method: 'get' | 'post' | 'patch' | 'put' | 'delete';
   /** Express-style path, e.g. `/items/:id`. */
   path: string;
   summary: string;
   tag: string;
-  access: Access;
+  access: A;
   body?: ZodType<Body>;
   query?: ZodType<Query>;
   params?: ZodType<Params>;
@@ -26,13 +27,19 @@ export interface RouteSpec<Body, Query, Params> {
   responses: Record<number, { description: string; schema?: ZodType }>;
 }
 
-export interface ValidatedRequest<Body, Query, Params> {
+interface RequestParts<Body, Query, Params> {
   body: Body;
   query: Query;
   params: Params;
-  user: AuthenticatedUser | undefined;
   raw: Request;
 }
+
+/**
+ * What a handler receives. The caller comes with it exactly when the route's access requires one, so a handler
+ * of a 'user' or 'admin' route has a user without checking, and a 'public' handler cannot mistake one for present.
+ */
+export type ValidatedRequest<Body, Query, Params, A extends Access = Access> = RequestParts<Body, Query, Params> &
+  (A extends 'public' ? { user?: never } : { user: AuthenticatedUser });
 
 export interface RouteContext {
   router: Router;
@@ -67,10 +74,17 @@ export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-export function defineRoute<Body = undefined, Query = undefined, Params = undefined>(
+/** The authenticated caller of a route that requires one; the authenticate middleware has already checked. */
+function callerOf(req: Request): AuthenticatedUser {
+  const user = req.user as AuthenticatedUser | undefined;
+  if (!user) throw new Error(`${req.method} ${req.path}: no user after authentication`);
+  return user;
+}
+
+export function defineRoute<Body = undefined, Query = undefined, Params = undefined, A extends Access = Access>(
   context: RouteContext,
-  spec: RouteSpec<Body, Query, Params>,
-  handle: (request: ValidatedRequest<Body, Query, Params>, res: Response) => Promise<void> | void,
+  spec: RouteSpec<Body, Query, Params, A>,
+  handle: (request: ValidatedRequest<Body, Query, Params, A>, res: Response) => Promise<void> | void,
 ): void {
   const responses: RouteConfig['responses'] = {};
   for (const [status, response] of Object.entries(spec.responses)) {
@@ -94,31 +108,29 @@ export function defineRoute<Body = undefined, Query = undefined, Params = undefi
     responses,
   });
 
+  const access: Access = spec.access;
   const handlers: RequestHandler[] = [];
-  if (spec.access !== 'public') handlers.push(context.authenticate(spec.access));
+  if (access !== 'public') handlers.push(context.authenticate(access));
   handlers.push(async (req, res) => {
     const errors: FieldError[] = [];
     if (spec.body && !hasJsonOrNoBody(req)) {
-      throw new HttpProblem(
-        415,
-        'UNSUPPORTED_MEDIA_TYPE',
-        'Unsupported media type',
-        'send the body as application/json',
-      );
+      throw new HttpProblem('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
     }
     const body = parse(spec.body, req.body, 'body', errors);
     const query = parse(spec.query, req.query, 'query', errors);
     const params = parse(spec.params, req.params, 'params', errors);
     if (errors.length > 0) {
-      throw new HttpProblem(
-        400,
-        'VALIDATION_FAILED',
-        'Invalid request',
-        errors.map((e) => `${e.path}: ${e.message}`).join('; '),
-        errors,
-      );
+      throw new HttpProblem('VALIDATION_FAILED', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
     }
-    await handle({ body, query, params, user: req.user as AuthenticatedUser | undefined, raw: req }, res);
+    const parts: RequestParts<Body, Query, Params> = { body, query, params, raw: req };
+    // The conditional type cannot be narrowed through the generic A; `access` decides the same thing at run time.
+    const request = (access === 'public' ? parts : { ...parts, user: callerOf(req) }) as ValidatedRequest<
+      Body,
+      Query,
+      Params,
+      A
+    >;
+    await handle(request, res);
   });
   context.router[spec.method](spec.path, ...handlers);
 }

@@ -26,7 +26,9 @@ async function main(): Promise<void> {
       compensationRetryInterval: config.compensationRetryInterval,
     }),
     auth: { secret: config.jwtSecret, expiresInSeconds: config.jwtExpiresInSeconds },
-    checkHealth: createHealthCheck(connection, databases),
+    checkHealth: createHealthCheck(connection, databases, (dependency, reason) =>
+      logger.warn({ dependency, reason }, 'health check failed'),
+    ),
     logger,
     corsOrigins: config.corsOrigins,
     loginRateLimit: config.loginRateLimit,

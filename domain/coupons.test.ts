@@ -1,6 +1,6 @@
 /** The coupon arithmetic of DOMAIN.md, by its worked examples and at the edges of each rule. */
 import { applyCoupons, type CouponTerms } from './coupons';
-import { BusinessRuleError } from './failures';
+import { BusinessRuleError } from './failure-reasons';
 
 const fixed = (discountAmount: number): CouponTerms => ({ type: 'FIXED', discountAmount });
 const ratio = (discountPercent: number): CouponTerms => ({ type: 'RATIO', discountPercent });

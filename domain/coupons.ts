@@ -2,7 +2,11 @@
  * Coupon arithmetic: the one place that turns a price and a set of coupons into a discounted price.
  * Used by the coupon service when it redeems coupons in the saga and by the gateway's quote endpoint.
  */
-import { BusinessRuleError, FailureReason } from './failures';
+import { BusinessRuleError, FailureReason } from './failure-reasons';
+
+/** FIXED takes an amount off, RATIO a percentage. */
+export const COUPON_TYPES = ['FIXED', 'RATIO'] as const;
+export type CouponType = (typeof COUPON_TYPES)[number];
 
 export type CouponTerms = { type: 'FIXED'; discountAmount: number } | { type: 'RATIO'; discountPercent: number };
 

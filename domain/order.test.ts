@@ -1,5 +1,13 @@
 /** The line rules of an order and its total. */
-import { findLineRuleViolations, isTerminal, orderTotal, stepAfterUndo, type OrderLineInput } from './order';
+import {
+  MAX_ORDER_TOTAL,
+  findLineRuleViolations,
+  isOrderTotalAllowed,
+  isTerminal,
+  orderTotal,
+  stepAfterUndo,
+  type OrderLineInput,
+} from './order';
 
 function aLine(overrides: Partial<OrderLineInput> = {}): OrderLineInput {
   return { itemId: 1, quantity: 1, unitPrice: 10_000, discountedUnitPrice: 10_000, userCouponIds: [], ...overrides };
@@ -69,6 +77,21 @@ describe('orderTotal', () => {
 
   test('when there are no lines, then the total is 0', () => {
     expect(orderTotal([])).toBe(0);
+  });
+});
+
+describe('isOrderTotalAllowed', () => {
+  test('when the total is exactly the maximum, then it is allowed; one won more is not', () => {
+    const line = aLine({ quantity: 10_000, unitPrice: 100_000, discountedUnitPrice: 100_000 });
+    expect(orderTotal([line])).toBe(MAX_ORDER_TOTAL);
+    expect(isOrderTotalAllowed([line])).toBe(true);
+    expect(isOrderTotalAllowed([line, aLine({ itemId: 2, unitPrice: 1, discountedUnitPrice: 1 })])).toBe(false);
+  });
+
+  test('when 10,000 coats of 245,000 are ordered (2,450,000,000, beyond a 32-bit column), then it is not allowed', () => {
+    expect(
+      isOrderTotalAllowed([aLine({ itemId: 4, quantity: 10_000, unitPrice: 245_000, discountedUnitPrice: 245_000 })]),
+    ).toBe(false);
   });
 });
 

@@ -17,7 +17,16 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const STEP_NAMES = ['items', 'coupons', 'payment'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-export type StepStatus = 'NOT_STARTED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'COMPENSATED' | 'COMPENSATION_FAILED';
+/** What a saga step shows: never run, running, took effect, refused, given back, or its undo stuck. */
+export const STEP_STATUSES = [
+  'NOT_STARTED',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'COMPENSATED',
+  'COMPENSATION_FAILED',
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
 export type StepStatuses = Record<StepName, StepStatus>;
 
 /**
@@ -27,10 +36,11 @@ export type StepStatuses = Record<StepName, StepStatus>;
 export const CLEANUP_FIRST_SEQ = 1_000_000;
 
 /** An order in one of these statuses has ended; nothing changes it any more. */
-export const TERMINAL_STATUSES: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED'];
+export const TERMINAL_STATUSES = ['COMPLETED', 'CANCELLED'] as const satisfies readonly OrderStatus[];
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
-export function isTerminal(status: OrderStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
+export function isTerminal(status: OrderStatus): status is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly OrderStatus[]).includes(status);
 }
 
 /**
@@ -119,4 +129,18 @@ export function findLineRuleViolations(lines: readonly OrderLineInput[]): LineRu
 /** What the customer pays: the sum of discounted unit prices times quantities. */
 export function orderTotal(lines: readonly Pick<OrderLineInput, 'quantity' | 'discountedUnitPrice'>[]): number {
   return lines.reduce((sum, line) => sum + line.discountedUnitPrice * line.quantity, 0);
+}
+
+/**
+ * The largest order total accepted (1,000,000,000 won, the API's largest amount of money). The order, payment
+ * and card gateway tables keep amounts in 32-bit integer columns (at most 2,147,483,647), so a larger total is
+ * refused before anything is recorded, instead of failing as an internal error halfway.
+ */
+export const MAX_ORDER_TOTAL = 1_000_000_000;
+
+/** Whether an order with these lines may be placed as far as its total goes. */
+export function isOrderTotalAllowed(
+  lines: readonly Pick<OrderLineInput, 'quantity' | 'discountedUnitPrice'>[],
+): boolean {
+  return orderTotal(lines) <= MAX_ORDER_TOTAL;
 }

@@ -456,13 +456,46 @@ export function loadWorkerConfig<S extends WorkerServiceName>(service: S, env: E
 // ---------------------------------------------------------------------------------------------------------------
 // Seed data and tool paths, read by npm start, the set-up job and the tests.
 
+export const NODE_ENV = variable(
+  'NODE_ENV',
+  z.string().optional(),
+  '–',
+  '`production` makes `JWT_SECRET` mandatory and seeds no account with a published password',
+);
+
 export const SEED_ADMIN_PASSWORD = variable(
   'SEED_ADMIN_PASSWORD',
   stringWithDefault('admin-password-1234'),
-  '`admin-password-1234`',
-  "the seed admin's password (used when the seed data is first loaded)",
+  '`admin-password-1234` (none in production)',
+  "the seed admin's password; in production the admin is seeded only when set (16+ characters)",
   { secret: true },
 );
+
+export const SEED_CUSTOMER_PASSWORD = variable(
+  'SEED_CUSTOMER_PASSWORD',
+  optionalString(),
+  '`12345678` (none in production)',
+  'in production, the demo customer is seeded only when set (16+ characters)',
+  { secret: true },
+);
+
+/** The variables of seeding (scripts/lib/seed.ts `seedAccounts`), read by the processes that seed. */
+export const SEED_VARIABLES = [NODE_ENV, SEED_ADMIN_PASSWORD, SEED_CUSTOMER_PASSWORD];
+
+/** `npm run create-admin` (scripts/create-admin.ts): the first admin of a deployment. */
+export const CREATE_ADMIN_KIND: ConfigKind = {
+  readBy: 'create-admin',
+  variables: [
+    variable(
+      'ADMIN_PASSWORD',
+      optionalString(),
+      'one line read from standard input',
+      'password of the admin `npm run create-admin` creates (16+ characters)',
+      { secret: true },
+    ),
+    ...databaseVariables(['user']),
+  ],
+};
 
 /** The seed admin's password, for the processes that seed or log in as the seed admin. */
 export function seedAdminPassword(env: Env = process.env): string {
@@ -504,7 +537,7 @@ export function executableSearchPath(env: Env = process.env): string {
 
 export const SETUP_KIND: ConfigKind = {
   readBy: 'set-up job',
-  variables: [...Object.values(TEMPORAL_VARIABLES), ...databaseVariables(SERVICE_NAMES), SEED_ADMIN_PASSWORD],
+  variables: [...Object.values(TEMPORAL_VARIABLES), ...databaseVariables(SERVICE_NAMES), ...SEED_VARIABLES],
 };
 
 export interface SetupConfig {

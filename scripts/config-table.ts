@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GATEWAY_KIND } from '../api/config';
-import { SETUP_KIND, TOOLS_KIND, workerKind, type ConfigKind, type Variable } from '../lib/config';
+import { CREATE_ADMIN_KIND, SETUP_KIND, TOOLS_KIND, workerKind, type ConfigKind, type Variable } from '../lib/config';
 import { WORKER_SERVICES } from '../lib/services';
 import { START_KIND } from './lib/start-config';
 
@@ -16,13 +16,13 @@ export const END_MARKER = '<!-- config-table:end -->';
 
 /** Every process kind, in the order the table groups its variables. */
 export function configKinds(): ConfigKind[] {
-  return [GATEWAY_KIND, ...WORKER_SERVICES.map(workerKind), START_KIND, SETUP_KIND, TOOLS_KIND];
+  return [GATEWAY_KIND, ...WORKER_SERVICES.map(workerKind), START_KIND, SETUP_KIND, CREATE_ADMIN_KIND, TOOLS_KIND];
 }
 
 /** "read by", shortened where a variable is read by every worker or by every process. */
 function readers(kinds: ConfigKind[], all: ConfigKind[]): string {
   const workers = all.filter((kind) => kind.readBy.endsWith(' worker'));
-  const processes = all.filter((kind) => kind !== TOOLS_KIND);
+  const processes = all.filter((kind) => kind !== TOOLS_KIND && kind !== CREATE_ADMIN_KIND);
   if (processes.every((kind) => kinds.includes(kind))) return 'every process';
   const names = kinds.map((kind) => kind.readBy);
   if (workers.length > 1 && workers.every((kind) => kinds.includes(kind))) {

@@ -6,14 +6,9 @@
  * The ledger lives in the payment database (table `card_gateway_charges`) only because the simulation needs
  * somewhere durable; no code but this module touches it, and nothing joins it to `payments`.
  */
+import { TestCardToken } from '../domain/card-tokens';
+import { orderIdOfChargeKey } from '../domain/payment';
 import type { PaymentDb } from '../lib/databases';
-
-/** Test card tokens the simulated gateway understands; any other token is declined. */
-export const TestCardToken = {
-  approve: 'tok_visa',
-  decline: 'tok_declined',
-  hang: 'tok_timeout',
-} as const;
 
 export interface CardGatewayBehaviour {
   /** How long `tok_timeout` hangs; the saga's payment timeout must be shorter. */
@@ -70,22 +65,13 @@ export class IdempotencyKeyReuseError extends Error {
   }
 }
 
-const CHARGE_KEY_PREFIX = 'charge-';
+// Kept in domain/ so that the workflow, which may not import services, checks charge answers against it.
+export { chargeKey, orderIdOfChargeKey } from '../domain/payment';
 
-/** The idempotency key of an order's charge: every attempt for the order, retried or replayed, uses it. */
-export function chargeKey(orderId: string): string {
-  return `${CHARGE_KEY_PREFIX}${orderId}`;
-}
-
-/** The order a charge key was derived from; the ledger keeps it so that checks can join ledger and orders. */
-export function orderIdOfChargeKey(idempotencyKey: string): string {
-  if (!idempotencyKey.startsWith(CHARGE_KEY_PREFIX) || idempotencyKey.length === CHARGE_KEY_PREFIX.length) {
-    throw new Error(`"${idempotencyKey}" is not a charge key made by chargeKey(orderId)`);
-  }
-  return idempotencyKey.slice(CHARGE_KEY_PREFIX.length);
-}
-
-/** Decides a first capture from the card token alone: null approves, a string is the decline reason. */
+/**
+ * Decides a first capture from the card token alone (domain/card-tokens.ts): null approves, a string is the decline
+ * reason; any token the gateway does not know is declined.
+ */
 function declineReasonOf(cardToken: string): string | null {
   if (cardToken === TestCardToken.approve) return null;
   if (cardToken === TestCardToken.decline) return 'the card was declined by the issuer';

@@ -1,9 +1,9 @@
 /** Coupon service: coupon definitions, coupons issued to users and per-order redemptions. Sole owner of the coupon database. */
-import { applyCoupons, type CouponTerms } from '../domain/coupons';
-import { BusinessRuleError, FailureReason } from '../domain/failures';
+import { applyCoupons, type CouponTerms, type CouponType } from '../domain/coupons';
+import { BusinessRuleError, FailureReason } from '../domain/failure-reasons';
 import { findLineRuleViolations, type OrderLineInput } from '../domain/order';
 import type { CouponDb } from '../lib/databases';
-import { OrderAlreadyUndoneError, ServiceError } from '../lib/errors';
+import { OrderAlreadyUndoneError, ServiceError, notFound } from '../lib/errors';
 
 export const DEFAULT_VALIDITY_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -11,7 +11,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export interface Coupon {
   id: number;
   name: string;
-  type: 'FIXED' | 'RATIO';
+  type: CouponType;
   discountAmount: number | null;
   discountPercent: number | null;
   validFrom: Date;
@@ -20,7 +20,7 @@ export interface Coupon {
 
 export interface NewCoupon {
   name: string;
-  type: 'FIXED' | 'RATIO';
+  type: CouponType;
   discountAmount?: number;
   discountPercent?: number;
   validFrom?: Date;
@@ -31,7 +31,7 @@ export interface UserCouponView {
   id: number;
   couponId: number;
   name: string;
-  type: 'FIXED' | 'RATIO';
+  type: CouponType;
   discountAmount: number | null;
   discountPercent: number | null;
   validFrom: Date;
@@ -58,42 +58,63 @@ function termsOf(coupon: Pick<Coupon, 'type' | 'discountAmount' | 'discountPerce
     : { type: 'RATIO', discountPercent: coupon.discountPercent ?? 0 };
 }
 
+/** A coupon issued to a user, joined with its terms, as the usability checks read it. */
+interface IssuedCouponRow {
+  id: number;
+  user_id: number;
+  used_by_order_id: string | null;
+  type: 'FIXED' | 'RATIO';
+  discount_amount: number | null;
+  discount_percent: number | null;
+  valid_from: Date;
+  valid_until: Date;
+}
+
 export function createCouponService(db: CouponDb, now: () => Date = () => new Date()) {
   /**
-   * Checks that the customer may use these coupons now and returns their terms; the lock (when `forUpdate`)
-   * serialises orders racing for the same coupon.
+   * The rows of an order's coupons, locked: the lock serialises orders racing for the same coupon. Reads every
+   * listed coupon, the customer's or not, so that a coupon of another customer is refused as COUPON_NOT_OWNED.
    */
-  async function usableCoupons(
-    tx: Pick<CouponDb, '$queryRaw'>,
-    customerId: number,
-    userCouponIds: number[],
-    orderId: string | null,
-  ): Promise<Map<number, CouponTerms>> {
-    if (userCouponIds.length === 0) return new Map();
-    const rows = await tx.$queryRaw<
-      {
-        id: number;
-        user_id: number;
-        used_by_order_id: string | null;
-        type: 'FIXED' | 'RATIO';
-        discount_amount: number | null;
-        discount_percent: number | null;
-        valid_from: Date;
-        valid_until: Date;
-      }[]
-    >`
+  function lockedCoupons(tx: Pick<CouponDb, '$queryRaw'>, userCouponIds: number[]): Promise<IssuedCouponRow[]> {
+    return tx.$queryRaw<IssuedCouponRow[]>`
       SELECT uc.id, uc.user_id, uc.used_by_order_id, c.type::text AS type, c.discount_amount, c.discount_percent,
              c.valid_from, c.valid_until
       FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
       WHERE uc.id = ANY(${userCouponIds}::int[])
       ORDER BY uc.id
       FOR UPDATE OF uc`;
+  }
+
+  /**
+   * The customer's own coupons among the listed ones, without a lock: a quote changes nothing, so it must not
+   * wait for (or hold up) an order redeeming the coupon, nor read or lock another customer's coupons.
+   */
+  function ownCoupons(customerId: number, userCouponIds: number[]): Promise<IssuedCouponRow[]> {
+    return db.$queryRaw<IssuedCouponRow[]>`
+      SELECT uc.id, uc.user_id, uc.used_by_order_id, c.type::text AS type, c.discount_amount, c.discount_percent,
+             c.valid_from, c.valid_until
+      FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
+      WHERE uc.id = ANY(${userCouponIds}::int[]) AND uc.user_id = ${customerId}
+      ORDER BY uc.id`;
+  }
+
+  /**
+   * Checks that the customer may use these coupons now and returns their terms.
+   * @param missing the sentence for a listed coupon without a row (the quote only reads the customer's own)
+   */
+  function usableCoupons(
+    rows: IssuedCouponRow[],
+    customerId: number,
+    userCouponIds: number[],
+    orderId: string | null,
+    missing: (id: number) => string = (id) => `coupon ${id} does not exist`,
+  ): Map<number, CouponTerms> {
     const byId = new Map(rows.map((row) => [row.id, row]));
     const at = now();
     const terms = new Map<number, CouponTerms>();
     for (const id of userCouponIds) {
       const row = byId.get(id);
-      if (!row) throw new BusinessRuleError(FailureReason.COUPON_NOT_FOUND, `coupon ${id} does not exist`);
+      if (!row) throw new BusinessRuleError(FailureReason.COUPON_NOT_FOUND, missing(id));
       if (row.user_id !== customerId)
         throw new BusinessRuleError(FailureReason.COUPON_NOT_OWNED, `coupon ${id} belongs to another customer`);
       if (row.used_by_order_id !== null && row.used_by_order_id !== orderId) {
@@ -159,7 +180,7 @@ export function createCouponService(db: CouponDb, now: () => Date = () => new Da
 
     async issueCoupon(couponId: number, userId: number): Promise<{ userCouponId: number }> {
       const coupon = await db.coupon.count({ where: { id: couponId } });
-      if (!coupon) throw new ServiceError('NOT_FOUND', `coupon ${couponId} does not exist`);
+      if (!coupon) throw notFound('coupon', couponId);
       const issued = await db.userCoupon.create({ data: { couponId, userId } });
       return { userCouponId: issued.id };
     },
@@ -184,10 +205,14 @@ export function createCouponService(db: CouponDb, now: () => Date = () => new Da
       }));
     },
 
-    /** Prices one unit with the customer's coupons, by the same rules the saga applies (nothing is redeemed). */
+    /**
+     * Prices one unit with the customer's coupons, by the same rules the saga applies (nothing is redeemed). A
+     * coupon that is not the customer's is answered as not found: the quote does not tell whose it is.
+     */
     async quote(customerId: number, price: number, userCouponIds: number[]): Promise<number> {
       checkLinePolicy([{ itemId: 0, quantity: 1, unitPrice: price, discountedUnitPrice: price, userCouponIds }]);
-      const terms = await db.$transaction((tx) => usableCoupons(tx, customerId, userCouponIds, null));
+      const rows = userCouponIds.length === 0 ? [] : await ownCoupons(customerId, userCouponIds);
+      const terms = usableCoupons(rows, customerId, userCouponIds, null, (id) => `coupon ${id} is not one of yours`);
       return discountedPrice({ unitPrice: price, userCouponIds }, terms);
     },
 
@@ -211,7 +236,8 @@ export function createCouponService(db: CouponDb, now: () => Date = () => new Da
           throw new OrderAlreadyUndoneError(orderId, 'the coupon redemption');
         }
         checkLinePolicy(lines);
-        const terms = await usableCoupons(tx, customerId, userCouponIds, orderId);
+        const rows = userCouponIds.length === 0 ? [] : await lockedCoupons(tx, userCouponIds);
+        const terms = usableCoupons(rows, customerId, userCouponIds, orderId);
         lines.forEach((line, index) => {
           const expected = discountedPrice(line, terms);
           if (expected !== line.discountedUnitPrice) {

@@ -1,8 +1,8 @@
 /** Item service: the catalog and its stock. The only code that reads or writes the item database. */
-import { BusinessRuleError, FailureReason } from '../domain/failures';
+import { BusinessRuleError, FailureReason } from '../domain/failure-reasons';
 import type { ItemDb } from '../lib/databases';
 import { isUniqueViolation } from '../lib/databases';
-import { OrderAlreadyUndoneError, ServiceError } from '../lib/errors';
+import { OrderAlreadyUndoneError, ServiceError, notFound } from '../lib/errors';
 
 export interface Item {
   id: number;
@@ -81,6 +81,13 @@ export function createItemService(db: ItemDb) {
       return db.item.findUnique({ where: { id }, select: itemFields });
     },
 
+    /** The item, or NOT_FOUND: for callers that cannot go on without it. */
+    async requireItem(id: number): Promise<Item> {
+      const item = await db.item.findUnique({ where: { id }, select: itemFields });
+      if (!item) throw notFound('item', id);
+      return item;
+    },
+
     async createItem(item: NewItem): Promise<Item> {
       try {
         return await db.item.create({ data: item, select: itemFields });
@@ -100,7 +107,7 @@ export function createItemService(db: ItemDb) {
         });
         if (count === 0) {
           const exists = await db.item.count({ where: { id } });
-          if (!exists) throw new ServiceError('NOT_FOUND', `item ${id} does not exist`);
+          if (!exists) throw notFound('item', id);
           throw new ServiceError('STALE_VERSION', `item ${id} changed since version ${version}; read it again`);
         }
       } catch (error) {

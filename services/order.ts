@@ -1,7 +1,12 @@
 /** Order service: orders, their lines, saga step states and status history. Sole owner of the order database. */
-import type { OrderFailureReason } from '../domain/failures';
+import type { OrderFailureReason } from '../domain/failure-reasons';
 import {
   CLEANUP_FIRST_SEQ,
+  TERMINAL_STATUSES,
+  findLineRuleViolations,
+  isOrderTotalAllowed,
+  MAX_ORDER_TOTAL,
+  isTerminal,
   orderTotal,
   type OrderLineInput,
   type OrderStatus,
@@ -57,9 +62,6 @@ export interface ProgressResult {
 
 /** Sequence numbers from here up are the reconciler's: always newer than anything the workflow writes. */
 export const RECONCILER_MIN_PROGRESS_SEQ = CLEANUP_FIRST_SEQ;
-
-/** The statuses an order never leaves for a non-final one. */
-export const FINAL_ORDER_STATUSES: readonly OrderStatus[] = ['COMPLETED', 'CANCELLED'];
 
 /** What the reconciler needs to know about an order that has not ended. */
 export interface UnfinishedOrder {
@@ -118,16 +120,28 @@ function isMissing(value: unknown): value is undefined {
   return value === undefined;
 }
 
-function isFinal(status: OrderStatus): boolean {
-  return FINAL_ORDER_STATUSES.includes(status);
-}
-
 /** True when a progress write must change nothing: it is not newer than the stored state, or undoes an end. */
 function isStale(progress: OrderProgress, current: { status: OrderStatus; seq: bigint }): boolean {
-  if (isFinal(current.status) && !isFinal(progress.status)) return true;
+  if (isTerminal(current.status) && !isTerminal(progress.status)) return true;
   // A workflow run in flight across the deploy that introduced seq still sends writes without one.
-  if (isMissing(progress.seq)) return isFinal(current.status);
+  if (isMissing(progress.seq)) return isTerminal(current.status);
   return BigInt(progress.seq) <= current.seq;
+}
+
+/** Refuses lines that break an order rule needing no data (each item once, coupon limits), naming each field. */
+function checkLineRules(lines: readonly OrderLineInput[]): void {
+  const violations = findLineRuleViolations(lines);
+  if (violations.length > 0) {
+    throw new ServiceError(
+      'ORDER_LINE_RULES',
+      violations.map((v) => v.message).join('; '),
+      violations.map((v) => ({ path: `lines.${v.line}.${v.field}`, message: `${v.code}: ${v.message}` })),
+    );
+  }
+  // The order's amounts are 32-bit columns (and the charge's amount); a larger total is refused, not a 500.
+  if (!isOrderTotalAllowed(lines)) {
+    throw new ServiceError('ORDER_TOTAL_TOO_LARGE', `an order's total may be at most ${MAX_ORDER_TOTAL}`);
+  }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -143,10 +157,12 @@ export function createOrderService(db: OrderDb) {
     getOrder,
 
     /**
-     * Records a new PENDING order. With an idempotency key already used by this customer it returns that
-     * order instead (`created: false`), or fails with IDEMPOTENCY_CONFLICT when the request differs.
+     * Records a new PENDING order, unless its lines break a rule (ORDER_LINE_RULES). With an idempotency key
+     * already used by this customer it returns that order instead (`created: false`), or fails with
+     * IDEMPOTENCY_CONFLICT when the request differs.
      */
     async createOrder(order: NewOrder): Promise<{ order: OrderView; created: boolean }> {
+      checkLineRules(order.lines);
       try {
         const created = await db.order.create({
           data: {
@@ -229,7 +245,7 @@ export function createOrderService(db: OrderDb) {
       limit?: number;
     }): Promise<UnfinishedOrder[]> {
       const orders = await db.order.findMany({
-        where: { status: { notIn: [...FINAL_ORDER_STATUSES] }, createdAt: { lt: createdBefore } },
+        where: { status: { notIn: [...TERMINAL_STATUSES] }, createdAt: { lt: createdBefore } },
         select: {
           id: true,
           status: true,

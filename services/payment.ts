@@ -6,7 +6,7 @@
  * order's idempotency key, so a worker that dies anywhere in between leaves something to finish: a retried charge
  * gets the gateway's recorded outcome instead of a second capture, and a refund finds the intent to cancel.
  */
-import { BusinessRuleError, FailureReason } from '../domain/failures';
+import { BusinessRuleError, FailureReason } from '../domain/failure-reasons';
 import type { PaymentDb } from '../lib/databases';
 import { OrderAlreadyUndoneError } from '../lib/errors';
 import {
@@ -17,7 +17,7 @@ import {
   type CardGatewayBehaviour,
 } from './card-gateway';
 
-export { TestCardToken, type CardGatewayBehaviour } from './card-gateway';
+export type { CardGatewayBehaviour } from './card-gateway';
 
 export type PaymentStatus = 'PENDING' | 'CAPTURED' | 'DECLINED' | 'REFUNDED' | 'VOIDED';
 

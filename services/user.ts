@@ -1,10 +1,16 @@
-/** User service: accounts, salted scrypt password hashes and roles. Sole owner of the user database. */
-import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+/** User service: accounts, salted scrypt password hashes (services/passwords.ts) and roles. Sole owner of the user database. */
+import { randomBytes } from 'node:crypto';
 import type { UserDb } from '../lib/databases';
 import { isUniqueViolation } from '../lib/databases';
-import { ServiceError } from '../lib/errors';
+import { ServiceError, notFound } from '../lib/errors';
+import { hashPassword, needsRehash, verifyPassword } from './passwords';
 
-export type Role = 'CUSTOMER' | 'ADMIN';
+export const ROLES = ['CUSTOMER', 'ADMIN'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: unknown): value is Role {
+  return ROLES.includes(value as Role);
+}
 
 export interface User {
   id: number;
@@ -22,51 +28,27 @@ export interface NewUser {
   role?: Role;
 }
 
-/** scrypt cost: N=2^15 takes tens of milliseconds a hash here, which is what makes guessing slow. */
-const SCRYPT_PARAMS = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } satisfies ScryptOptions;
-const KEY_LENGTH = 32;
-
-function scrypt(password: string, salt: Buffer, params: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCallback(password, salt, KEY_LENGTH, params, (error, key) => (error ? reject(error) : resolve(key))),
-  );
-}
-
-/** Encodes as `scrypt$N$r$p$salt$hash` (base64) so the cost can be raised later without breaking old hashes. */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, SCRYPT_PARAMS);
-  return [
-    'scrypt',
-    SCRYPT_PARAMS.N,
-    SCRYPT_PARAMS.r,
-    SCRYPT_PARAMS.p,
-    salt.toString('base64'),
-    key.toString('base64'),
-  ].join('$');
-}
-
-export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = encoded.split('$');
-  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64');
-  const actual = await scrypt(password, Buffer.from(salt, 'base64'), {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-    maxmem: SCRYPT_PARAMS.maxmem,
-  });
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
-}
-
 const userFields = { id: true, email: true, name: true, address: true, role: true } as const;
 
 /** Compared against when the email is unknown, so a login takes as long whether or not the account exists. */
 const decoyHash = hashPassword(randomBytes(16).toString('hex'));
 
 export function createUserService(db: UserDb) {
+  /**
+   * Replaces a hash made at an older cost with one at the current cost, right after the password was proven.
+   * Conditional on the old hash, so a password changed meanwhile is never overwritten.
+   */
+  async function rehash(id: number, oldHash: string, password: string): Promise<void> {
+    const passwordHash = await hashPassword(password);
+    await db.user.updateMany({ where: { id, passwordHash: oldHash }, data: { passwordHash } });
+  }
+
   return {
     async register(user: NewUser): Promise<User> {
+      // Refused before hashing, so that a flood of sign-ups for taken emails costs a lookup, not a hash each.
+      // The unique index still decides a race between two sign-ups for the same new email.
+      const taken = await db.user.findUnique({ where: { email: user.email.toLowerCase() }, select: { id: true } });
+      if (taken) throw new ServiceError('DUPLICATE', 'an account with that email exists');
       const passwordHash = await hashPassword(user.password);
       try {
         return await db.user.create({
@@ -90,11 +72,19 @@ export function createUserService(db: UserDb) {
       const found = await db.user.findUnique({ where: { email: email.toLowerCase() } });
       const valid = await verifyPassword(password, found?.passwordHash ?? (await decoyHash));
       if (!found || !valid) throw new ServiceError('INVALID_CREDENTIALS', 'wrong email or password');
+      if (needsRehash(found.passwordHash)) await rehash(found.id, found.passwordHash, password);
       return { id: found.id, email: found.email, name: found.name, address: found.address, role: found.role };
     },
 
     async getUser(id: number): Promise<User | null> {
       return db.user.findUnique({ where: { id }, select: userFields });
+    },
+
+    /** The user, or NOT_FOUND: for callers that cannot go on without them. */
+    async requireUser(id: number): Promise<User> {
+      const user = await db.user.findUnique({ where: { id }, select: userFields });
+      if (!user) throw notFound('user', id);
+      return user;
     },
 
     async findByEmail(email: string): Promise<User | null> {

@@ -8,11 +8,11 @@
  */
 import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { createCouponActivities } from '../activities/coupon';
-import type { UNDO_REFUSED as UndoRefused } from '../activities/failures';
+import type { UNDO_REFUSED as UndoRefused } from '../activities/temporal-failures';
 import type { createItemActivities } from '../activities/item';
 import type { createOrderActivities } from '../activities/order';
 import type { createPaymentActivities } from '../activities/payment';
-import { FailureReason } from '../domain/failures';
+import { FailureReason } from '../domain/failure-reasons';
 import { TaskQueue } from './definitions';
 
 /** Every business rejection is final: retrying cannot change the answer. */

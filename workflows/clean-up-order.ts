@@ -3,7 +3,7 @@
  * away) or never started while the order had not ended. It runs under the order's own workflow id, undoes every
  * step that may have taken effect with the same idempotent undos, and ends the order CANCELLED with RECONCILED.
  */
-import { RECONCILED } from '../domain/failures';
+import { RECONCILED } from '../domain/failure-reasons';
 import { couponUndo, itemUndo, paymentUndo } from './activity-options';
 import { CLEANUP_FIRST_SEQ } from '../domain/order';
 import type { CleanUpOrderInput, PlaceOrderResult } from './definitions';

@@ -4,8 +4,8 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType, type Duration } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { OrderFailureReason } from '../domain/failures';
-import type { OrderLineInput, OrderStatus, StepStatuses } from '../domain/order';
+import type { OrderFailureReason } from '../domain/failure-reasons';
+import type { OrderLineInput, OrderStatus, StepStatuses, TerminalStatus } from '../domain/order';
 
 export const TaskQueue = {
   orders: 'orders',
@@ -73,7 +73,7 @@ export interface SagaState {
 }
 
 export interface PlaceOrderResult {
-  status: 'COMPLETED' | 'CANCELLED';
+  status: TerminalStatus;
   failureReason: OrderFailureReason | null;
 }
 

@@ -7,10 +7,11 @@
  * two parallel steps, the other drops the running-steps guard. Keep both shapes (they fail loudly otherwise).
  */
 import { log, patched, setCurrentDetails } from '@temporalio/workflow';
-import { isFailureReason } from '../domain/failures';
+import { isFailureReason } from '../domain/failure-reasons';
 import { orderTotal, type StepName } from '../domain/order';
 import { couponUndo, coupons, itemUndo, items, paymentUndo, payments } from './activity-options';
 import type { PlaceOrderInput, PlaceOrderResult } from './definitions';
+import { VERIFY_CHARGE_PATCH, verifyCharge } from './charge-check';
 import { OrderSaga } from './saga';
 import type { StepFailure } from './step-failure';
 
@@ -19,6 +20,8 @@ export const RECORD_RUNNING_STEPS_PATCH = 'record-running-steps';
 
 /** Patch id of the change that honours a cancel accepted while the charge was being announced, before charging. */
 export const CANCEL_BEFORE_CHARGE_PATCH = 'cancel-before-charge';
+
+export { VERIFY_CHARGE_PATCH };
 
 export {
   PAYMENT_TIMEOUTS,
@@ -80,9 +83,12 @@ export async function placeOrder(input: PlaceOrderInput): Promise<PlaceOrderResu
       saga.setStep('payment', 'NOT_STARTED');
       saga.stopIfCancelled();
     }
-    await saga.runStep('payment', () =>
-      payments.chargePayment({ orderId, amount: total, cardToken: input.paymentToken }),
-    );
+    await saga.runStep('payment', async () => {
+      const charge = await payments.chargePayment({ orderId, amount: total, cardToken: input.paymentToken });
+      // Versioned change: the answer must prove the charge; executions charged before it completed unchecked.
+      if (patched(VERIFY_CHARGE_PATCH)) verifyCharge(charge, { orderId, amount: total });
+      return charge;
+    });
     saga.stopIfCancelled();
 
     const result = await saga.complete();

@@ -13,7 +13,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import { FailureReason } from '../domain/failures';
+import { FailureReason } from '../domain/failure-reasons';
 import { stepAfterUndo, type OrderStatus, type StepName, type StepStatus, type StepStatuses } from '../domain/order';
 import { DEFAULT_COMPENSATION_RETRY_INTERVAL, orders } from './activity-options';
 import {
@@ -24,7 +24,7 @@ import {
   type PlaceOrderResult,
   type SagaState,
 } from './definitions';
-import { StepFailure, describe, toStepFailure } from './step-failure';
+import { StepFailure, describe, toStepFailure, undoFailedDetail } from './step-failure';
 
 /**
  * Patch id of the change that retries a failed undo on a timer as well as on the operator's update
@@ -56,6 +56,8 @@ export class OrderSaga {
   private seq: number;
   private completing = false;
   private retryRequested = false;
+  /** The undo that waits for a retry; the customer reads a generic sentence naming it, not its raw error. */
+  private failedUndo: StepName | null = null;
 
   constructor(private readonly options: SagaOptions) {
     this.seq = options.firstSeq ?? 1;
@@ -121,8 +123,17 @@ export class OrderSaga {
       status: this.state.status,
       steps: { ...this.state.steps },
       failureReason: this.state.failureReason,
-      failureDetail: this.state.compensationError ?? this.state.failureDetail,
+      failureDetail: this.customerDetail(),
     });
+  }
+
+  /**
+   * The failureDetail the order database (and so the customer) gets. The raw error of a failed undo stays in the
+   * saga query's compensationError and the worker's log; step failures already carry a customer-safe detail.
+   */
+  private customerDetail(): string | null {
+    if (this.state.compensationError !== null && this.failedUndo !== null) return undoFailedDetail(this.failedUndo);
+    return this.state.failureDetail;
   }
 
   setStep(step: StepName, status: StepStatus): void {
@@ -173,6 +184,7 @@ export class OrderSaga {
       orderId: this.options.orderId,
       reason: failure.reason,
       detail: failure.detail,
+      cause: failure.internal,
     });
     setCurrentDetails(`Failed (${failure.reason}); undoing`);
     await CancellationScope.nonCancellable(async () => {
@@ -187,10 +199,12 @@ export class OrderSaga {
   /** A cancel the customer was told was accepted (202) names the outcome, even if a step failed meanwhile. */
   private customerCancelFirst(failure: StepFailure): StepFailure {
     if (!this.state.cancelRequested || failure.reason === FailureReason.CANCELLED_BY_CUSTOMER) return failure;
+    const meanwhile = `the customer cancelled the order; meanwhile ${failure.step} failed: ${failure.reason}`;
     return new StepFailure(
       failure.step,
       FailureReason.CANCELLED_BY_CUSTOMER,
-      `the customer cancelled the order; meanwhile ${failure.step} failed: ${failure.reason}: ${failure.detail}`,
+      `${meanwhile}: ${failure.detail}`,
+      `${meanwhile}: ${failure.internal}`,
     );
   }
 
@@ -208,6 +222,7 @@ export class OrderSaga {
           this.setStep(undo.step, stepAfterUndo(before, undone));
           this.state.compensated.push(undo.step);
           this.state.compensationError = null;
+          this.failedUndo = null;
           break;
         } catch (error) {
           await this.waitForRetry(undo.step, error);
@@ -219,7 +234,12 @@ export class OrderSaga {
   private async waitForRetry(step: StepName, error: unknown): Promise<void> {
     this.setStep(step, 'COMPENSATION_FAILED');
     this.state.compensationError = `undo of ${step} failed: ${describe(error)}`;
-    log.error('undo failed; waiting for a retry', { orderId: this.options.orderId, step });
+    this.failedUndo = step;
+    log.error('undo failed; waiting for a retry', {
+      orderId: this.options.orderId,
+      step,
+      cause: this.state.compensationError,
+    });
     setCurrentDetails(`Undo of ${step} failed; waiting for the retryCompensation update or the retry timer`);
     // Cleared before recording: a retry accepted while the status is being recorded must not be lost.
     this.retryRequested = false;

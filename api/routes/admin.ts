@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ORDER_STATUSES, type OrderStatus } from '../../domain/order';
 import type { OrderService } from '../../services/order';
-import { ServiceError } from '../../lib/errors';
+import { ServiceError, notFound } from '../../lib/errors';
 import { ProblemSchema, defineRoute, type RouteContext } from '../http';
 import type { SagaClient } from '../saga-client';
 import { OrderSchema, OrderStatusSchema } from './schemas';
@@ -62,7 +62,7 @@ export function adminRoutes(context: RouteContext, orders: OrderService, saga: S
     },
     async ({ params }, res) => {
       const order = await orders.getOrder(params.id);
-      if (!order) throw new ServiceError('NOT_FOUND', `order ${params.id} does not exist`);
+      if (!order) throw notFound('order', params.id);
       const accepted = order.status === 'COMPENSATION_FAILED' && (await saga.retryCompensation(order.orderId));
       if (!accepted) {
         throw new ServiceError('ORDER_NOT_STUCK', `order ${order.orderId} is ${order.status}, not COMPENSATION_FAILED`);

@@ -5,7 +5,6 @@ import type { CouponService } from '../../services/coupon';
 import type { ItemService } from '../../services/item';
 import type { UserService } from '../../services/user';
 import { IdParams, ProblemSchema, defineRoute, type RouteContext } from '../http';
-import { HttpProblem } from '../problem';
 import { CouponSchema, IdSchema, MoneySchema, UserCouponSchema } from './schemas';
 
 /** An ISO 8601 date-time with a zone (`Z` or an offset), e.g. `2030-01-01T00:00:00Z`. */
@@ -111,8 +110,7 @@ export function couponRoutes(
       },
     },
     async ({ params, body }, res) => {
-      if (!(await users.getUser(body.userId)))
-        throw new HttpProblem(404, 'NOT_FOUND', 'Not found', `user ${body.userId} does not exist`);
+      await users.requireUser(body.userId);
       res.status(201).json(await coupons.issueCoupon(params.id, body.userId));
     },
   );
@@ -128,7 +126,7 @@ export function couponRoutes(
       responses: { 200: { description: 'Coupons', schema: z.object({ userCoupons: z.array(UserCouponSchema) }) } },
     },
     async ({ user }, res) => {
-      res.json({ userCoupons: (await coupons.couponsOf(user!.id)).map(withoutNulls) });
+      res.json({ userCoupons: (await coupons.couponsOf(user.id)).map(withoutNulls) });
     },
   );
 
@@ -151,9 +149,8 @@ export function couponRoutes(
       },
     },
     async ({ body, user }, res) => {
-      const item = await items.getItem(body.itemId);
-      if (!item) throw new HttpProblem(404, 'NOT_FOUND', 'Not found', `item ${body.itemId} does not exist`);
-      const discountedPrice = await coupons.quote(user!.id, item.price, body.userCouponIds);
+      const item = await items.requireItem(body.itemId);
+      const discountedPrice = await coupons.quote(user.id, item.price, body.userCouponIds);
       res.json({ itemId: item.id, price: item.price, discountedPrice });
     },
   );

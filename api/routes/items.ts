@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import type { ItemService } from '../../services/item';
 import { IdParams, ProblemSchema, defineRoute, type RouteContext } from '../http';
-import { HttpProblem } from '../problem';
 import { IdSchema, ItemSchema, MoneySchema } from './schemas';
 
 const ItemFields = {
@@ -63,9 +62,7 @@ export function itemRoutes(context: RouteContext, items: ItemService): void {
       },
     },
     async ({ params }, res) => {
-      const item = await items.getItem(params.id);
-      if (!item) throw new HttpProblem(404, 'NOT_FOUND', 'Not found', `item ${params.id} does not exist`);
-      res.json(item);
+      res.json(await items.requireItem(params.id));
     },
   );
 

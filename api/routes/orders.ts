@@ -1,15 +1,15 @@
 /** Orders: place an order (starts the saga), read one or all of the caller's orders, cancel one. */
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { findLineRuleViolations, type OrderLineInput } from '../../domain/order';
+import { DEFAULT_CARD_TOKEN } from '../../domain/card-tokens';
+import { MAX_ORDER_TOTAL, type OrderLineInput } from '../../domain/order';
+import { ServiceError, notFound } from '../../lib/errors';
 import type { OrderService, OrderView } from '../../services/order';
 import type { AuthenticatedUser } from '../auth';
 import { ProblemSchema, defineRoute, type RouteContext } from '../http';
 import { HttpProblem } from '../problem';
 import type { SagaClient } from '../saga-client';
 import { OrderSchema, OrderStatusSchema, PlaceOrderRequestSchema } from './schemas';
-
-export const DEFAULT_CARD_TOKEN = 'tok_visa';
 
 const OrderIdParams = z.object({ id: z.uuid() });
 const IdempotencyHeaders = z.object({
@@ -28,12 +28,9 @@ const Accepted = z
   })
   .openapi('OrderAccepted');
 
-function notFound(orderId: string): HttpProblem {
-  return new HttpProblem(404, 'NOT_FOUND', 'Not found', `order ${orderId} does not exist`);
-}
-
+/** The order if the user may read it (its customer or an admin); anyone else is told it does not exist. */
 function visibleTo(order: OrderView | null, user: AuthenticatedUser, orderId: string): OrderView {
-  if (!order || (order.customerId !== user.id && user.role !== 'ADMIN')) throw notFound(orderId);
+  if (!order || (order.customerId !== user.id && user.role !== 'ADMIN')) throw notFound('order', orderId);
   return order;
 }
 
@@ -58,13 +55,16 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
         202: { description: 'Accepted; follow links.self for the outcome', schema: Accepted },
         400: { description: 'Malformed request', schema: ProblemSchema },
         409: { description: 'Idempotency-Key reused with a different body', schema: ProblemSchema },
-        422: { description: 'The lines break an order rule', schema: ProblemSchema },
+        422: {
+          description: `The lines break an order rule, or the total exceeds ${MAX_ORDER_TOTAL} (ORDER_TOTAL_TOO_LARGE)`,
+          schema: ProblemSchema,
+        },
       },
     },
     async ({ body, user, raw }, res) => {
       const headers = IdempotencyHeaders.safeParse({ 'idempotency-key': raw.get('idempotency-key') });
       if (!headers.success) {
-        throw new HttpProblem(400, 'VALIDATION_FAILED', 'Invalid request', 'Idempotency-Key must be 1..200 characters');
+        throw new HttpProblem('VALIDATION_FAILED', 'Idempotency-Key must be 1..200 characters');
       }
       const lines: OrderLineInput[] = body.lines.map((line) => ({
         itemId: line.itemId,
@@ -73,23 +73,13 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
         discountedUnitPrice: line.discountedUnitPrice ?? line.unitPrice,
         userCouponIds: line.userCouponIds ?? [],
       }));
-      const violations = findLineRuleViolations(lines);
-      if (violations.length > 0) {
-        throw new HttpProblem(
-          422,
-          'ORDER_LINE_RULES',
-          'Order lines break a rule',
-          violations.map((v) => v.message).join('; '),
-          violations.map((v) => ({ path: `body.lines.${v.line}.${v.field}`, message: `${v.code}: ${v.message}` })),
-        );
-      }
       const paymentToken = body.payment?.token ?? DEFAULT_CARD_TOKEN;
       const orderId = randomUUID();
       const idempotencyKey = headers.data['idempotency-key'];
       const { order, created } = await orders.createOrder({
         orderId,
         workflowId: saga.workflowId(orderId),
-        customerId: user!.id,
+        customerId: user.id,
         lines,
         ...(idempotencyKey
           ? {
@@ -118,7 +108,7 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
       responses: { 200: { description: 'Orders', schema: z.object({ orders: z.array(OrderSchema) }) } },
     },
     async ({ user }, res) => {
-      res.json({ orders: await orders.listOrders(user!.id) });
+      res.json({ orders: await orders.listOrders(user.id) });
     },
   );
 
@@ -137,7 +127,7 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
       },
     },
     async ({ params, user }, res) => {
-      res.json(visibleTo(await orders.getOrder(params.id), user!, params.id));
+      res.json(visibleTo(await orders.getOrder(params.id), user, params.id));
     },
   );
 
@@ -158,13 +148,11 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
     },
     async ({ params, user }, res) => {
       const order = await orders.getOrder(params.id);
-      if (!order || order.customerId !== user!.id) throw notFound(params.id);
+      if (!order || order.customerId !== user.id) throw notFound('order', params.id);
       const cancellable = order.status === 'PENDING' && (await saga.cancel(order.orderId));
       if (!cancellable) {
-        throw new HttpProblem(
-          409,
+        throw new ServiceError(
           'ORDER_NOT_CANCELLABLE',
-          'Order cannot be cancelled',
           `order ${order.orderId} is ${order.status === 'PENDING' ? 'completing' : order.status}`,
         );
       }

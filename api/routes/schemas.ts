@@ -1,6 +1,9 @@
 /** Request and response schemas shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
-import { ORDER_STATUSES } from '../../domain/order';
+import { COUPON_TYPES } from '../../domain/coupons';
+import { DEFAULT_CARD_TOKEN, TestCardToken } from '../../domain/card-tokens';
+import { OrderFailureReason } from '../../domain/failure-reasons';
+import { ORDER_STATUSES, STEP_STATUSES } from '../../domain/order';
 import '../http';
 
 const money = z.number().int().min(0).max(1_000_000_000);
@@ -18,14 +21,7 @@ export const ItemSchema = z
   .openapi('Item');
 
 export const OrderStatusSchema = z.enum(ORDER_STATUSES);
-const StepStatusSchema = z.enum([
-  'NOT_STARTED',
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'COMPENSATED',
-  'COMPENSATION_FAILED',
-]);
+const StepStatusSchema = z.enum(STEP_STATUSES);
 
 export const OrderLineRequestSchema = z
   .object({
@@ -47,12 +43,11 @@ export const PlaceOrderRequestSchema = z
   .object({
     lines: z.array(OrderLineRequestSchema).min(1).max(50),
     payment: z
-      .object({ token: z.string().min(1).max(100).openapi({ example: 'tok_visa' }) })
+      .object({ token: z.string().min(1).max(100).openapi({ example: TestCardToken.approve }) })
       .strict()
       .optional()
       .openapi({
-        description:
-          'Simulated card: tok_visa approves, tok_declined is declined, tok_timeout hangs. Default tok_visa.',
+        description: `Simulated card: ${TestCardToken.approve} approves, ${TestCardToken.decline} is declined, ${TestCardToken.hang} hangs. Default ${DEFAULT_CARD_TOKEN}.`,
       }),
   })
   .strict()
@@ -73,7 +68,7 @@ export const OrderSchema = z
     customerId: id,
     lines: z.array(OrderLineSchema),
     totalPrice: money,
-    failureReason: z.string().optional(),
+    failureReason: z.enum(OrderFailureReason).optional(),
     failureDetail: z.string().optional(),
     steps: z.object({ items: StepStatusSchema, coupons: StepStatusSchema, payment: StepStatusSchema }),
     history: z.array(z.object({ status: OrderStatusSchema, at: z.string(), detail: z.string().optional() })),
@@ -86,7 +81,7 @@ export const CouponSchema = z
   .object({
     id,
     name: z.string(),
-    type: z.enum(['FIXED', 'RATIO']),
+    type: z.enum(COUPON_TYPES),
     discountAmount: money.optional(),
     discountPercent: z.number().int().optional(),
     validFrom: z.string(),

@@ -1,6 +1,6 @@
 /** Accounts: sign-up, login (issues the JWT) and the caller's own profile. */
 import { z } from 'zod';
-import type { UserService } from '../../services/user';
+import { ROLES, type UserService } from '../../services/user';
 import { issueToken, type AuthConfig } from '../auth';
 import { ProblemSchema, defineRoute, type RouteContext } from '../http';
 import { HttpProblem } from '../problem';
@@ -24,7 +24,7 @@ const Me = z.object({
   email: z.string(),
   name: z.string(),
   address: z.string(),
-  role: z.enum(['CUSTOMER', 'ADMIN']),
+  role: z.enum(ROLES),
 });
 
 export function userRoutes(context: RouteContext, users: UserService, auth: AuthConfig): void {
@@ -82,9 +82,9 @@ export function userRoutes(context: RouteContext, users: UserService, auth: Auth
       },
     },
     async ({ user }, res) => {
-      const found = await users.getUser(user!.id);
-      if (!found)
-        throw new HttpProblem(401, 'UNAUTHORIZED', 'Unauthorized', 'the account of this token no longer exists');
+      const found = await users.getUser(user.id);
+      // A token outliving its account is a failed authentication, not a missing resource.
+      if (!found) throw new HttpProblem('UNAUTHORIZED', 'the account of this token no longer exists');
       res.json(found);
     },
   );

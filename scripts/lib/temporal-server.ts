@@ -193,10 +193,25 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
-      const timedOut = await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)]);
-      if (timedOut) child.kill('SIGKILL');
+      if (!(await exitsWithin(exited, STOP_GRACE_MS))) child.kill('SIGKILL');
     },
   };
+}
+
+/** How long the dev server gets to stop on SIGTERM before it is killed. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * True when `exited` settles within `ms`. The grace timer is cancelled as soon as the process is gone: left
+ * running, it would hold the caller's event loop (a test runner's, say) open for the rest of the grace period.
+ */
+async function exitsWithin(exited: Promise<unknown>, ms: number): Promise<boolean> {
+  const grace = new AbortController();
+  try {
+    return await Promise.race([exited.then(() => true), sleep(ms, false, { signal: grace.signal }).catch(() => false)]);
+  } finally {
+    grace.abort();
+  }
 }
 
 /** One attempt to reach a Temporal frontend: true when it answers GetSystemInfo within a second. */

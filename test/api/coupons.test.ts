@@ -1,7 +1,7 @@
 /** Coupons through the real gateway: the catalog, admin creation and issuing, the caller's coupons, quotes. */
 import { aCouponFor, aUser, anItem, request, type TestUser } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
-import { expectProblem, fieldPaths } from './support';
+import { expectExactProblem, expectProblem, fieldPaths } from './support';
 
 let system: TestSystem;
 let customer: TestUser;
@@ -160,8 +160,9 @@ describe('POST /coupons/:id/issue and GET /coupons/mine', () => {
       body: { userId: 999_999 },
     });
 
-    expectProblem(noCoupon, 404, 'NOT_FOUND');
-    expectProblem(noUser, 404, 'NOT_FOUND');
+    const notFound = { status: 404, code: 'NOT_FOUND', title: 'Not found' };
+    expectExactProblem(noCoupon, { ...notFound, detail: 'coupon 999999 does not exist' });
+    expectExactProblem(noUser, { ...notFound, detail: 'user 999999 does not exist' });
   });
 
   test('when a customer issues a coupon to themselves, then 403', async () => {
@@ -219,7 +220,7 @@ describe('POST /coupons/quote', () => {
     expectProblem(response, 422, 'COUPON_POLICY_VIOLATION');
   });
 
-  test("when the coupon is someone else's or expired, then 422 with that rule's code", async () => {
+  test("when the coupon is someone else's, missing or expired, then 422 with that rule's code; someone else's reads as not found", async () => {
     const item = await anItem(system, { price: 10_000 });
     const other = await aUser(system);
     const othersCoupon = await aCouponFor(system, other.id, { type: 'FIXED', discountAmount: 100 });
@@ -236,9 +237,33 @@ describe('POST /coupons/quote', () => {
         body: { itemId: item.id, userCouponIds: [userCouponId] },
       });
 
-    expectProblem(await quote(othersCoupon), 422, 'COUPON_NOT_OWNED');
+    // The quote reads only the caller's coupons, so it cannot tell that this one belongs to somebody.
+    expectProblem(await quote(othersCoupon), 422, 'COUPON_NOT_FOUND');
     expectProblem(await quote(expired), 422, 'COUPON_EXPIRED');
     expectProblem(await quote(999_999), 422, 'COUPON_NOT_FOUND');
+  });
+
+  test('when an order holds the row lock of the coupon, then the quote still answers at once (it takes no locks)', async () => {
+    const item = await anItem(system, { price: 10_000 });
+    const fixed = await aCouponFor(system, customer.id, { type: 'FIXED', discountAmount: 1000 });
+
+    // A redemption in progress holds the coupon's row lock; a locking quote would wait for it (5 s lock wait).
+    const { response, elapsedMs } = await system.db.coupon.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM user_coupons WHERE id = ${fixed} FOR UPDATE`;
+        const started = Date.now();
+        const answered = await request(system, 'POST', '/coupons/quote', {
+          token: customer.token,
+          body: { itemId: item.id, userCouponIds: [fixed] },
+        });
+        return { response: answered, elapsedMs: Date.now() - started };
+      },
+      { timeout: 15_000 },
+    );
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ itemId: item.id, price: 10_000, discountedPrice: 9_000 });
+    expect(elapsedMs).toBeLessThan(2_000);
   });
 
   test('when the item does not exist, then 404', async () => {
@@ -247,7 +272,12 @@ describe('POST /coupons/quote', () => {
       body: { itemId: 999_999, userCouponIds: [] },
     });
 
-    expectProblem(response, 404, 'NOT_FOUND');
+    expectExactProblem(response, {
+      status: 404,
+      code: 'NOT_FOUND',
+      title: 'Not found',
+      detail: 'item 999999 does not exist',
+    });
   });
 
   test('when nobody is logged in, then 401', async () => {

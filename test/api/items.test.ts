@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { aUser, anItem, request, type TestUser } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
-import { expectProblem, fieldPaths } from './support';
+import { expectExactProblem, expectProblem, fieldPaths } from './support';
 
 let system: TestSystem;
 let customer: TestUser;
@@ -60,8 +60,13 @@ describe('GET /items/:id', () => {
     expect(response.body).toEqual(item);
   });
 
-  test('when the item does not exist, then 404', async () => {
-    expectProblem(await request(system, 'GET', '/items/999999'), 404, 'NOT_FOUND');
+  test('when the item does not exist, then 404 with the same problem document as ever', async () => {
+    expectExactProblem(await request(system, 'GET', '/items/999999'), {
+      status: 404,
+      code: 'NOT_FOUND',
+      title: 'Not found',
+      detail: 'item 999999 does not exist',
+    });
   });
 
   test('when the id is not a positive whole number, then 400 instead of a lookup', async () => {

@@ -1,10 +1,12 @@
 /** Orders through the real gateway and saga: placing, idempotency, reading, listing and cancelling. */
 import { randomUUID } from 'node:crypto';
+import { MAX_ORDER_TOTAL } from '../../domain/order';
+import { TestCardToken } from '../../domain/card-tokens';
 import { orderWorkflowId } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { executionsMatching } from '../support/visibility';
-import { expectProblem, fieldPaths } from './support';
+import { expectExactProblem, expectProblem, fieldPaths } from './support';
 
 let system: TestSystem;
 let customer: TestUser;
@@ -94,10 +96,31 @@ describe('POST /orders', () => {
     });
 
     expectProblem(response, 422, 'ORDER_LINE_RULES');
+    expect(response.body).toMatchObject({
+      title: 'Order lines break a rule',
+      detail: `a line that uses coupons must have quantity 1; item ${item.id} appears on more than one line`,
+    });
     expect(response.body.errors).toEqual([
-      { path: 'body.lines.0.quantity', message: expect.stringContaining('COUPON_NEEDS_SINGLE_UNIT') },
-      { path: 'body.lines.1.itemId', message: expect.stringContaining('DUPLICATE_ITEM') },
+      {
+        path: 'body.lines.0.quantity',
+        message: 'COUPON_NEEDS_SINGLE_UNIT: a line that uses coupons must have quantity 1',
+      },
+      { path: 'body.lines.1.itemId', message: `DUPLICATE_ITEM: item ${item.id} appears on more than one line` },
     ]);
+    expect((await request(system, 'GET', '/orders', { token: buyer.token })).body.orders).toEqual([]);
+    expect(await workflowsMatching(`CustomerId = '${buyer.id}'`)).toEqual([]);
+  });
+
+  test('when 10,000 of the 245,000 coat are ordered (a total beyond the 32-bit columns), then 422 ORDER_TOTAL_TOO_LARGE and no order or workflow is started', async () => {
+    const buyer = await aUser(system);
+    const coat = await anItem(system, { price: 245_000, stockQuantity: 10_000 });
+
+    const response = await placeOrder(buyer.token, {
+      lines: [{ itemId: coat.id, quantity: 10_000, unitPrice: 245_000 }],
+    });
+
+    expectProblem(response, 422, 'ORDER_TOTAL_TOO_LARGE');
+    expect(response.body.detail).toContain(String(MAX_ORDER_TOTAL));
     expect((await request(system, 'GET', '/orders', { token: buyer.token })).body.orders).toEqual([]);
     expect(await workflowsMatching(`CustomerId = '${buyer.id}'`)).toEqual([]);
   });
@@ -137,7 +160,7 @@ describe('Idempotency-Key on POST /orders', () => {
     const key = randomUUID();
     const first = await placeOrder(buyer.token, body, key);
 
-    const conflicting = await placeOrder(buyer.token, { ...body, payment: { token: 'tok_declined' } }, key);
+    const conflicting = await placeOrder(buyer.token, { ...body, payment: { token: TestCardToken.decline } }, key);
 
     expectProblem(conflicting, 409, 'IDEMPOTENCY_CONFLICT');
     const orders = (await request(system, 'GET', '/orders', { token: buyer.token })).body.orders;
@@ -196,7 +219,12 @@ describe('GET /orders/:id and GET /orders', () => {
 
     const response = await request(system, 'GET', `/orders/${orderId}`, { token: stranger.token });
 
-    expectProblem(response, 404, 'NOT_FOUND');
+    expectExactProblem(response, {
+      status: 404,
+      code: 'NOT_FOUND',
+      title: 'Not found',
+      detail: `order ${orderId} does not exist`,
+    });
   });
 
   test('when an admin reads the order, then 200', async () => {
@@ -262,7 +290,12 @@ describe('POST /orders/:id/cancel', () => {
 
     const response = await request(system, 'POST', `/orders/${placed.body.orderId}/cancel`, { token: customer.token });
 
-    expectProblem(response, 409, 'ORDER_NOT_CANCELLABLE');
+    expectExactProblem(response, {
+      status: 409,
+      code: 'ORDER_NOT_CANCELLABLE',
+      title: 'Order cannot be cancelled',
+      detail: `order ${placed.body.orderId} is COMPLETED`,
+    });
     const order = await request(system, 'GET', `/orders/${placed.body.orderId}`, { token: customer.token });
     expect(order.body.status).toBe('COMPLETED');
   });
@@ -273,7 +306,12 @@ describe('POST /orders/:id/cancel', () => {
 
     const response = await request(system, 'POST', `/orders/${placed.body.orderId}/cancel`, { token: stranger.token });
 
-    expectProblem(response, 404, 'NOT_FOUND');
+    expectExactProblem(response, {
+      status: 404,
+      code: 'NOT_FOUND',
+      title: 'Not found',
+      detail: `order ${placed.body.orderId} does not exist`,
+    });
     await waitForOrder(system, customer.token, placed.body.orderId);
   });
 

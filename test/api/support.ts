@@ -94,3 +94,18 @@ export function expectProblem(response: HttpResponse, status: number, code?: str
 export function fieldPaths(response: HttpResponse): string[] {
   return (response.body.errors ?? []).map((error: { path: string }) => error.path);
 }
+
+/**
+ * Asserts the whole problem document, byte for byte what clients parse: the routes once built these by hand, the
+ * services' errors build them now, and a client must not see the difference.
+ */
+export function expectExactProblem(
+  response: HttpResponse,
+  expected: { status: number; code: string; title: string; detail: string },
+): void {
+  expectProblem(response, expected.status, expected.code);
+  expect(response.body).toEqual({
+    type: `https://problems.order-saga.example/${expected.code.toLowerCase().replace(/_/g, '-')}`,
+    ...expected,
+  });
+}

@@ -1,6 +1,7 @@
 /** Accounts and authentication through the real gateway: sign-up, login, profile, token checks, login limit. */
 import { randomUUID } from 'node:crypto';
 import { SEED_CUSTOMER } from '../../scripts/lib/seed';
+import { CURRENT_COST, hashPassword, needsRehash } from '../../services/passwords';
 import { aUser, request, type TestUser } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { expectProblem, fieldPaths, signedToken, startGateway, unsignedToken, withRewrittenPayload } from './support';
@@ -85,6 +86,27 @@ describe('POST /users/login', () => {
     expect(response.body).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresIn: 600 });
     const [header] = response.body.accessToken.split('.');
     expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toMatchObject({ alg: 'HS256' });
+  });
+
+  test('when an account still has a hash from an older scrypt cost, then login works and stores a current-cost hash', async () => {
+    const account = newAccount();
+    const created = await request(system, 'POST', '/users', { body: account });
+    const oldHash = await hashPassword(account.password, { N: 2 ** 15, r: 8, p: 1 });
+    await system.db.user.user.update({ where: { id: created.body.id }, data: { passwordHash: oldHash } });
+
+    const login = await request(system, 'POST', '/users/login', {
+      body: { email: account.email, password: account.password },
+    });
+
+    expect(login.status).toBe(200);
+    const stored = await system.db.user.user.findUniqueOrThrow({ where: { id: created.body.id } });
+    expect(stored.passwordHash).not.toBe(oldHash);
+    expect(needsRehash(stored.passwordHash)).toBe(false);
+    expect(stored.passwordHash.startsWith(`scrypt$${CURRENT_COST.N}$${CURRENT_COST.r}$${CURRENT_COST.p}$`)).toBe(true);
+    const again = await request(system, 'POST', '/users/login', {
+      body: { email: account.email, password: account.password },
+    });
+    expect(again.status).toBe(200);
   });
 
   test('when the password is wrong or the email unknown, then the same 401 for both', async () => {

@@ -4,7 +4,7 @@
  * what its sweep found.
  */
 import { randomUUID } from 'node:crypto';
-import { RECONCILED } from '../../domain/failures';
+import { RECONCILED } from '../../domain/failure-reasons';
 import { CLEANUP_FIRST_SEQ } from '../../domain/order';
 import type { cleanUpOrder } from '../../workflows/clean-up-order';
 import { TaskQueue, getSagaState, orderWorkflowId, type CleanUpOrderInput } from '../../workflows/definitions';

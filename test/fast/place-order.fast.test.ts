@@ -4,11 +4,11 @@
  * timers (30 s step bound, 20 s charge bound, undo backoff, the 10-minute compensation retry timer) are skipped.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failures';
+import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failure-reasons';
 import type { StepStatuses } from '../../domain/order';
 import { OrderSearchAttributes, cancelOrder, getSagaState, retryCompensation } from '../../workflows/definitions';
 import { startFastEnvironment, type FastEnvironment } from './support/environment';
-import { FakeServices, Gate, type SagaActivityName, type Script } from './support/fake-services';
+import { FakeServices, Gate, captured, type SagaActivityName, type Script } from './support/fake-services';
 import {
   TOTAL,
   consecutiveFrom,
@@ -105,6 +105,8 @@ describe('business rejections', () => {
     expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
     expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(1, fakes.progress(orderId).length));
     expect((await handle.describe()).typedSearchAttributes.get(OrderSearchAttributes.failureReason)).toBe(path.reason);
+    // A business rejection keeps the service's own message for the customer.
+    expect(fakes.progress(orderId).at(-1)?.failureDetail).toBe(`simulated ${path.reason}`);
   });
 
   test('when both parallel steps are rejected, then the stock reason is reported and both are undone', async () => {
@@ -122,6 +124,44 @@ describe('business rejections', () => {
     });
     expect(ran(fakes, orderId)).toEqual([...STEPS_TAKEN, ...UNDO_COUPONS_ITEMS]);
   });
+});
+
+describe('the charge answer is verified (a rogue or broken payment worker)', () => {
+  /** Answers that a worker on the payments queue could give without having captured this order's total. */
+  test.each<{ answer: string; charge: Script['chargePayment'] }>([
+    {
+      answer: 'a captured charge of another amount',
+      charge: async (input) => ({ ...captured(input), amount: input.amount - 1 }),
+    },
+    { answer: 'a charge that is not captured', charge: async (input) => ({ ...captured(input), status: 'PENDING' }) },
+    {
+      answer: "another order's charge",
+      charge: async (input) => ({ ...captured({ ...input, orderId: 'another-order' }) }),
+    },
+    {
+      answer: 'a charge under another idempotency key',
+      charge: async (input) => ({ ...captured(input), idempotencyKey: 'charge-another-order' }),
+    },
+    {
+      answer: 'a bare "captured" without an amount',
+      charge: async () => ({ status: 'CAPTURED' }) as unknown as ReturnType<typeof captured>,
+    },
+  ])(
+    'when the payment worker answers $answer, then the order fails with PAYMENT_DECLINED and is undone',
+    async (path) => {
+      const { orderId, handle } = await startOrder(env, fakes, { chargePayment: path.charge });
+
+      expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.PAYMENT_DECLINED });
+      expect(await handle.query(getSagaState)).toMatchObject({
+        // The refund undo gave back whatever a real capture behind the answer took.
+        steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'COMPENSATED' },
+        failureDetail: 'the payment could not be confirmed',
+        compensated: ['payment', 'coupons', 'items'],
+      });
+      expect(ran(fakes, orderId)).toEqual([...STEPS_TAKEN, 'chargePayment', ...UNDO_ALL]);
+      expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
+    },
+  );
 });
 
 describe('bounds (skipped time)', () => {
@@ -154,7 +194,11 @@ describe('bounds (skipped time)', () => {
       steps: { items: 'COMPENSATED', coupons: 'FAILED', payment: 'NOT_STARTED' },
       compensated: ['coupons', 'items'],
     });
-    expect(state.failureDetail).toContain('coupons step did not finish');
+    expect(state.failureDetail).toBe('the coupons step did not finish: the coupon service was unavailable');
+    // The raw error (here the fake's message; in production hosts, paths, SQL) stays in the worker's log.
+    expect(fakes.progress(orderId).map((write) => write.failureDetail ?? '')).not.toContainEqual(
+      expect.stringContaining('no answer from'),
+    );
     expect(ran(fakes, orderId).slice(-2)).toEqual(UNDO_COUPONS_ITEMS);
     expect(ran(fakes, orderId)).not.toContain('chargePayment');
     expect(await serverDurationMs(handle)).toBeGreaterThanOrEqual(25_000);
@@ -201,9 +245,9 @@ describe('customer cancel at each safe point', () => {
     {
       point: 'while the card is charged',
       hold: (gate) => ({
-        chargePayment: async () => {
+        chargePayment: async (input) => {
           await gate.pass();
-          return { status: 'CAPTURED' };
+          return captured(input);
         },
       }),
       ran: [...STEPS_TAKEN, 'chargePayment', ...UNDO_ALL],
@@ -284,7 +328,10 @@ describe('undo failures', () => {
     expect(statusHistory(fakes, orderId)).toEqual(['PENDING', 'FAILED', 'COMPENSATION_FAILED', 'CANCELLED']);
     const failed = fakes.progress(orderId).find((write) => write.status === 'COMPENSATION_FAILED');
     expect(failed?.steps.coupons).toBe('COMPENSATION_FAILED');
-    expect(failed?.failureDetail).toContain('TypeError');
+    // The customer reads which undo waits; the TypeError itself is for the log and the operator's saga query.
+    expect(failed?.failureDetail).toBe(
+      'undo of coupons failed: the coupon service could not undo it yet; it is retried',
+    );
     expect(ran(fakes, orderId)).toEqual([
       ...STEPS_TAKEN,
       'chargePayment',

@@ -38,9 +38,9 @@ function fixtures(): { set: string; name: string; file: string }[] {
     );
 }
 
-function histories(set?: string) {
+function histories(set?: string, name?: string) {
   return fixtures()
-    .filter((fixture) => !set || fixture.set === set)
+    .filter((fixture) => (!set || fixture.set === set) && (!name || fixture.name === name))
     .map(({ set, name, file }) => ({
       workflowId: `${set}/${name}`,
       history: historyFromJSON(JSON.parse(readFileSync(file, 'utf8'))),
@@ -50,11 +50,12 @@ function histories(set?: string) {
 async function replayAll(
   workflowBundle: { code: string } | { codePath: string },
   set?: string,
+  name?: string,
 ): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
   for await (const result of Worker.runReplayHistories(
     { workflowBundle, replayName: 'placeOrder fixtures' },
-    histories(set),
+    histories(set, name),
   )) {
     results.push(result);
   }
@@ -80,14 +81,22 @@ const CRASH_PROOF_SCENARIOS = [
 ];
 const CRASH_PROOF_SET = 'v3-crash-proof';
 
+/** Paths recorded since the verify-charge patch: a charge answer that does not prove the charge. */
+const VERIFY_CHARGE_SCENARIOS = ['charge-unverified'];
+const VERIFY_CHARGE_SET = 'v4-verify-charge';
+
+/** The saga paths every set recorded on or after `set` holds. */
+function scenariosOf(set: string): string[] {
+  if (set >= VERIFY_CHARGE_SET) return [...SCENARIOS, ...CRASH_PROOF_SCENARIOS, ...VERIFY_CHARGE_SCENARIOS];
+  if (set >= CRASH_PROOF_SET) return [...SCENARIOS, ...CRASH_PROOF_SCENARIOS];
+  return SCENARIOS;
+}
+
 test('when the fixtures are listed, then every saga path is recorded in every history set', () => {
   const sets = new Map<string, string[]>();
   for (const { set, name } of fixtures()) sets.set(set, [...(sets.get(set) ?? []), name]);
-  expect(sets.size).toBeGreaterThanOrEqual(3);
-  for (const [set, names] of sets) {
-    const expected = set >= CRASH_PROOF_SET ? [...SCENARIOS, ...CRASH_PROOF_SCENARIOS] : SCENARIOS;
-    expect(names.sort()).toEqual([...expected].sort());
-  }
+  expect(sets.size).toBeGreaterThanOrEqual(4);
+  for (const [set, names] of sets) expect(names.sort()).toEqual([...scenariosOf(set)].sort());
 });
 
 test("when every committed history is replayed against today's workflow code, then none violates determinism", async () => {
@@ -134,5 +143,22 @@ test('when the running-steps change ignores its patched() guard, then the histor
   for (const result of before) expect(result.error).toBeInstanceOf(DeterminismViolationError);
   const after = await replayAll(unguarded, 'v2-record-running-steps');
   expect(after).toHaveLength(SCENARIOS.length);
+  expect(after.filter((result) => result.error).map((result) => result.workflowId)).toEqual([]);
+});
+
+test('when the verify-charge change ignores its patched() guard, then the completed orders recorded before it fail and every history after it replays', async () => {
+  const unguarded = await bundleVariant('./unguard-verify-charge-loader.js');
+  const before = (await replayAll(unguarded, undefined, 'success')).filter(
+    (result) => result.workflowId < VERIFY_CHARGE_SET,
+  );
+  // Their charge answer was a bare { status: 'CAPTURED' }: checked now, those orders would not have completed.
+  expect(before.map((result) => result.workflowId).sort()).toEqual([
+    'v1-before-running-steps/success',
+    'v2-record-running-steps/success',
+    'v3-crash-proof/success',
+  ]);
+  for (const result of before) expect(result.error).toBeInstanceOf(DeterminismViolationError);
+  const after = await replayAll(unguarded, VERIFY_CHARGE_SET);
+  expect(after).toHaveLength(scenariosOf(VERIFY_CHARGE_SET).length);
   expect(after.filter((result) => result.error).map((result) => result.workflowId)).toEqual([]);
 });

@@ -9,12 +9,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
+import { TestCardToken } from '../../domain/card-tokens';
 import { TaskQueue, orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
 import type { TestSystem, TestSystemOptions } from '../support/system';
 
 /** Faults the scenarios switch on and off through activity overrides. */
-export const faults = { slowReservationMs: 0, refundFails: false };
+export const faults = { slowReservationMs: 0, refundFails: false, rogueCharge: false };
 
 type ActivityFunctions = Record<string, (...args: unknown[]) => Promise<unknown>>;
 
@@ -28,6 +29,11 @@ export const recordingOverrides: TestSystemOptions['activityOverrides'] = {
   }),
   payment: (real) => ({
     ...real,
+    async chargePayment(...args: unknown[]) {
+      // A rogue worker on the payments queue: it charges nothing and answers a bare "captured".
+      if (faults.rogueCharge) return { status: 'CAPTURED' };
+      return (real as ActivityFunctions).chargePayment!(...args);
+    },
     async refundPayment(...args: unknown[]) {
       // Non-transient: a transient fault would be retried until it passes, never reaching COMPENSATION_FAILED.
       if (faults.refundFails)
@@ -125,7 +131,7 @@ export const scenarios: Record<string, Scenario> = {
     const item = await anItem(system);
     const orderId = await placeOrder(system, user, {
       lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
-      payment: { token: 'tok_declined' },
+      payment: { token: TestCardToken.decline },
     });
     return finished(system, user, orderId, 'CANCELLED');
   },
@@ -155,7 +161,7 @@ export const scenarios: Record<string, Scenario> = {
       // The declined card makes the saga undo its steps; the refund undo fails until the operator's retry.
       const orderId = await placeOrder(system, user, {
         lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
-        payment: { token: 'tok_declined' },
+        payment: { token: TestCardToken.decline },
       });
       await waitForOrder(system, user.token, orderId, ['COMPENSATION_FAILED']);
       faults.refundFails = false;
@@ -171,7 +177,7 @@ export const scenarios: Record<string, Scenario> = {
     const item = await anItem(system);
     const orderId = await placeOrder(system, user, {
       lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
-      payment: { token: 'tok_timeout' },
+      payment: { token: TestCardToken.hang },
     });
     return finished(system, user, orderId, 'CANCELLED');
   },
@@ -205,6 +211,21 @@ export const scenarios: Record<string, Scenario> = {
       return await finished(system, user, orderId, 'CANCELLED');
     } finally {
       faults.slowReservationMs = 0;
+    }
+  },
+
+  /** The charge answer does not prove the charge (verify-charge patch): the order fails and is undone. */
+  async 'charge-unverified'(system) {
+    const user = await aUser(system);
+    const item = await anItem(system);
+    faults.rogueCharge = true;
+    try {
+      const orderId = await placeOrder(system, user, {
+        lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
+      });
+      return await finished(system, user, orderId, 'CANCELLED');
+    } finally {
+      faults.rogueCharge = false;
     }
   },
 
@@ -256,7 +277,7 @@ export const scenarios: Record<string, Scenario> = {
       await system.client.workflow.start('placeOrder', {
         taskQueue,
         workflowId: orderWorkflowId(orderId),
-        args: [{ orderId, customerId: user.id, lines, paymentToken: 'tok_declined' }],
+        args: [{ orderId, customerId: user.id, lines, paymentToken: TestCardToken.decline }],
       });
       await waitForOrder(system, user.token, orderId, ['COMPENSATION_FAILED'], 90_000);
       previous.stop();

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { ORDER_ALREADY_UNDONE } from '../../activities/failures';
+import { ORDER_ALREADY_UNDONE } from '../../activities/temporal-failures';
 import { createCouponActivities } from '../../activities/coupon';
 import { createItemActivities } from '../../activities/item';
 import { createPaymentActivities, sleepWhileHeartbeating } from '../../activities/payment';
@@ -250,9 +250,11 @@ describe('chargePayment / refundPayment', () => {
     const input = { orderId, amount: 12_345, cardToken: 'tok_visa' };
 
     const outcomes = await Promise.all([run(activities.chargePayment, input), run(activities.chargePayment, input)]);
-    expect(await run(activities.chargePayment, input)).toEqual({ status: 'CAPTURED' });
+    // The answer names everything the workflow verifies: order, charge key, status and amount.
+    const answer = { orderId, idempotencyKey: chargeKey(orderId), status: 'CAPTURED', amount: 12_345 };
+    expect(await run(activities.chargePayment, input)).toEqual(answer);
 
-    expect(outcomes).toEqual([{ status: 'CAPTURED' }, { status: 'CAPTURED' }]);
+    expect(outcomes).toEqual([answer, answer]);
     expect(await db.payment.payment.findMany({ where: { orderId } })).toEqual([
       expect.objectContaining({ status: 'CAPTURED', amount: 12_345 }),
     ]);

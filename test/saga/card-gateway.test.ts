@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BusinessRuleError } from '../../domain/failures';
+import { BusinessRuleError } from '../../domain/failure-reasons';
 import { connectPaymentDb } from '../../lib/databases';
 import { OrderAlreadyUndoneError } from '../../lib/errors';
 import {

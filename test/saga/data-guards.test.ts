@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { BusinessRuleError } from '../../domain/failures';
+import { BusinessRuleError } from '../../domain/failure-reasons';
 import type { OrderStatus, StepStatuses } from '../../domain/order';
 import {
   DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { ORDER_ALREADY_UNDONE } from '../../activities/failures';
+import { ORDER_ALREADY_UNDONE } from '../../activities/temporal-failures';
 import { orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, eventually, request, waitForOrder } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
@@ -407,7 +407,8 @@ scenarios.add(
 
     const order = await waitForOrder(system, shop.customer.token, orderId);
     expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'SERVICE_UNAVAILABLE' });
-    expect(order.failureDetail).toContain('connection lost before the answer');
+    // The customer reads which service was unavailable; the lost connection itself is in the worker's log only.
+    expect(order.failureDetail).toBe('the items step did not finish: the item service was unavailable');
     expect(await databasesState(system, orderId, shop.scope)).toEqual({
       order: {
         status: 'CANCELLED',
@@ -597,7 +598,7 @@ scenarios.add(
       steps: { items: 'SUCCEEDED', coupons: 'SUCCEEDED', payment: 'COMPENSATION_FAILED' },
     });
     expect(stuck.failureDetail).toContain('undo of payment failed');
-    expect(stuck.failureDetail).toContain('TypeError');
+    expect(stuck.failureDetail).not.toContain('TypeError');
     // A bug is not retried in a loop: one attempt, then the order waits for the operator (or the retry timer).
     expect(refundBug.attempts).toBe(1);
     // The charge went through and could not be refunded yet: nothing after it was undone either.

@@ -1,6 +1,7 @@
 /** Builders for test data, created through the services' own modules, and an HTTP helper for the gateway. */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TERMINAL_STATUSES } from '../../domain/order';
 import type { OrderView } from '../../services/order';
 import type { Role } from '../../services/user';
 import type { TestSystem } from './system';
@@ -75,14 +76,15 @@ export async function aCouponFor(
   return userCouponId;
 }
 
-export const FINAL_STATUSES = ['COMPLETED', 'CANCELLED'];
+/** The statuses an order ends in (domain/order.ts). */
+export const FINAL_STATUSES: readonly string[] = TERMINAL_STATUSES;
 
 /** Polls GET /orders/:id until the order reaches one of the statuses (default: a final one). */
 export async function waitForOrder(
   system: TestSystem,
   token: string,
   orderId: string,
-  statuses: string[] = FINAL_STATUSES,
+  statuses: readonly string[] = FINAL_STATUSES,
   timeoutMs = 60_000,
 ): Promise<OrderView> {
   const deadline = Date.now() + timeoutMs;

@@ -11,6 +11,7 @@ import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl } from '../../lib/co
 import { migrateService } from '../../scripts/lib/migrate';
 import { createServiceDatabases, startEmbeddedPostgres } from '../../scripts/lib/postgres';
 import { resolveTemporalCli, startDevServer } from '../../scripts/lib/temporal-server';
+import { recordIntervals } from './exit-watchdog';
 import { freePort } from './ports';
 
 export interface SharedInfrastructure {
@@ -23,6 +24,7 @@ declare global {
 
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
+  recordIntervals();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'order-saga-test-'));
   const pgPort = await freePort();
   const uiPort = await freePort();

@@ -7,7 +7,8 @@ import { Context } from '@temporalio/activity';
 import type { createCouponActivities } from '../../../activities/coupon';
 import type { createItemActivities } from '../../../activities/item';
 import type { createOrderActivities } from '../../../activities/order';
-import type { createPaymentActivities } from '../../../activities/payment';
+import type { ChargeAnswer, ChargePaymentInput, createPaymentActivities } from '../../../activities/payment';
+import { chargeKey } from '../../../domain/payment';
 import type { OrderProgress } from '../../../services/order';
 import { TaskQueue } from '../../../workflows/definitions';
 
@@ -31,13 +32,18 @@ export type Fake<K extends SagaActivityName> = (
 /** The answers of an order's activities that differ from a smooth run. */
 export type Script = { [K in SagaActivityName]?: Fake<K> };
 
+/** The answer of a real payment worker that captured the charge it was asked for. */
+export function captured({ orderId, amount }: ChargePaymentInput): ChargeAnswer {
+  return { orderId, idempotencyKey: chargeKey(orderId), status: 'CAPTURED', amount };
+}
+
 /** A smooth run: every step takes effect and every undo gives something back. */
 const SMOOTH: { [K in SagaActivityName]: Fake<K> } = {
   reserveStock: () => Promise.resolve({ newlyReserved: true }),
   releaseStock: () => Promise.resolve({ undone: true }),
   redeemCoupons: () => Promise.resolve({ userCouponIds: [] }),
   restoreCoupons: () => Promise.resolve({ undone: true }),
-  chargePayment: () => Promise.resolve({ status: 'CAPTURED' }),
+  chargePayment: (input) => Promise.resolve(captured(input)),
   refundPayment: () => Promise.resolve({ undone: true }),
   recordOrderProgress: () => Promise.resolve({ applied: true }),
 };

@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FailureReason } from '../../../domain/failures';
+import { TestCardToken } from '../../../domain/card-tokens';
+import type { FailureReason } from '../../../domain/failure-reasons';
 import type { OrderLineInput } from '../../../domain/order';
 import { TaskQueue, orderWorkflowId, type PlaceOrderInput } from '../../../workflows/definitions';
 import type { placeOrder } from '../../../workflows/place-order';
@@ -16,7 +17,7 @@ export const LINES: OrderLineInput[] = [
 ];
 export const TOTAL = 18_000;
 
-/** A business rejection as the real activities throw it (activities/failures.ts asActivity). */
+/** A business rejection as the real activities throw it (activities/temporal-failures.ts asActivity). */
 export function rejected(reason: FailureReason): never {
   throw ApplicationFailure.nonRetryable(`simulated ${reason}`, reason);
 }
@@ -42,7 +43,7 @@ export async function startOrder(
   const handle = await env.client.workflow.start<typeof placeOrder>('placeOrder', {
     taskQueue: TaskQueue.orders,
     workflowId: orderWorkflowId(orderId),
-    args: [{ orderId, customerId: 42, lines: LINES, paymentToken: 'tok_visa', ...input }],
+    args: [{ orderId, customerId: 42, lines: LINES, paymentToken: TestCardToken.approve, ...input }],
   });
   return { orderId, handle };
 }

@@ -1,6 +1,6 @@
 /** Turns service errors into Temporal failures: business rejections are final, everything else is retried. */
 import { ApplicationFailure } from '@temporalio/common';
-import { BusinessRuleError } from '../domain/failures';
+import { BusinessRuleError } from '../domain/failure-reasons';
 import { OrderAlreadyUndoneError } from '../lib/errors';
 import { isNonTransient } from '../lib/transient';
 

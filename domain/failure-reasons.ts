@@ -35,8 +35,15 @@ export const CANCELLED_BY_OPERATOR = 'CANCELLED_BY_OPERATOR';
  */
 export const RECONCILED = 'RECONCILED';
 
-export type OrderFailureReason =
-  FailureReason | typeof SERVICE_UNAVAILABLE | typeof CANCELLED_BY_OPERATOR | typeof RECONCILED;
+/** Every `failureReason` an order can carry: the contract's codes and the three outside it. */
+export const OrderFailureReason = {
+  ...FailureReason,
+  SERVICE_UNAVAILABLE,
+  CANCELLED_BY_OPERATOR,
+  RECONCILED,
+} as const;
+
+export type OrderFailureReason = (typeof OrderFailureReason)[keyof typeof OrderFailureReason];
 
 const failureReasons = new Set<string>(Object.values(FailureReason));
 
