@@ -3,13 +3,35 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Duration } from '@temporalio/common';
-import { ConfigError, readInteger, readPort, temporalConfig, type TemporalConfig } from '../lib/config';
+import { z } from 'zod';
+import {
+  COMPENSATION_RETRY_INTERVAL_SECONDS,
+  ConfigError,
+  DATA_DIR,
+  NODE_ENV,
+  PORT,
+  TEMPORAL_UI_URL,
+  TEMPORAL_VARIABLES,
+  databaseVariables,
+  loadDatabaseSettings,
+  loadTemporalSettings,
+  positiveInteger,
+  readAll,
+  readVariables,
+  variable,
+  type ConfigKind,
+  type DatabaseSettings,
+  type Env,
+  type TemporalSettings,
+} from '../lib/config';
+import { SERVICE_NAMES, type ServiceName } from '../lib/services';
 
 export const MIN_JWT_SECRET_LENGTH = 32;
 
 export interface GatewayConfig {
   port: number;
-  temporal: TemporalConfig;
+  temporal: TemporalSettings & { uiUrl: string };
+  databases: Record<ServiceName, DatabaseSettings>;
   jwtSecret: string;
   jwtExpiresInSeconds: number;
   corsOrigins: string[];
@@ -18,6 +40,55 @@ export interface GatewayConfig {
   /** How often an order whose undo failed for a non-transient reason retries it by itself. */
   compensationRetryInterval: Duration;
 }
+
+/** The gateway's own variables, beside the Temporal and database ones. */
+export const GATEWAY_VARIABLES = {
+  port: PORT,
+  nodeEnv: NODE_ENV,
+  jwtSecret: variable(
+    'JWT_SECRET',
+    z.string().optional(),
+    'random, kept in `.data/dev-jwt-secret` (not in production)',
+    `HS256 signing secret, at least ${MIN_JWT_SECRET_LENGTH} characters; **required** when \`NODE_ENV=production\``,
+    { secret: true },
+  ),
+  dataDir: DATA_DIR,
+  jwtExpiresInSeconds: variable('JWT_EXPIRES_IN_SECONDS', positiveInteger(3600), '`3600`', 'access token lifetime'),
+  corsOrigins: variable(
+    'CORS_ORIGINS',
+    z
+      .string()
+      .optional()
+      .transform((raw) =>
+        (raw ?? '')
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      ),
+    'empty (CORS off)',
+    'comma-separated allowed origins',
+  ),
+  loginRateLimit: variable(
+    'LOGIN_RATE_LIMIT',
+    positiveInteger(10),
+    '`10`',
+    'login attempts per client address and window',
+  ),
+  loginRateWindowMs: variable('LOGIN_RATE_WINDOW_MS', positiveInteger(60_000), '`60000`', 'the login rate window'),
+  logLevel: variable('LOG_LEVEL', z.string().optional().default('info'), '`info`', 'pino log level'),
+  uiUrl: TEMPORAL_UI_URL,
+  compensationRetryIntervalSeconds: COMPENSATION_RETRY_INTERVAL_SECONDS,
+};
+
+/** The gateway kind: it talks to Temporal and opens every service's database (reads, admin edits, /health). */
+export const GATEWAY_KIND: ConfigKind = {
+  readBy: 'gateway',
+  variables: [
+    ...Object.values(GATEWAY_VARIABLES),
+    ...Object.values(TEMPORAL_VARIABLES),
+    ...databaseVariables(SERVICE_NAMES),
+  ],
+};
 
 /**
  * Outside production a missing JWT_SECRET is replaced by a random one kept in the git-ignored data folder,
@@ -32,30 +103,33 @@ function developmentSecret(dataDir: string): string {
   return secret;
 }
 
-export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const production = env.NODE_ENV === 'production';
-  let jwtSecret = env.JWT_SECRET ?? '';
-  if (!jwtSecret) {
-    if (production) throw new ConfigError('JWT_SECRET must be set in production');
-    jwtSecret = developmentSecret(env.DATA_DIR || path.resolve(__dirname, '..', '.data'));
+function jwtSecretOf(values: { nodeEnv?: string; jwtSecret?: string; dataDir?: string }): string {
+  let secret = values.jwtSecret ?? '';
+  if (!secret) {
+    if (values.nodeEnv === 'production') throw new ConfigError('JWT_SECRET must be set in production');
+    secret = developmentSecret(values.dataDir ?? path.resolve(__dirname, '..', '.data'));
   }
-  if (jwtSecret.length < MIN_JWT_SECRET_LENGTH) {
+  if (secret.length < MIN_JWT_SECRET_LENGTH) {
     throw new ConfigError(`JWT_SECRET must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
   }
+  return secret;
+}
+
+export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
+  const { values, temporal, databases } = readAll((read) => ({
+    values: read(() => readVariables(GATEWAY_VARIABLES, env)),
+    temporal: read(() => loadTemporalSettings(env)),
+    databases: read(() => loadDatabaseSettings(SERVICE_NAMES, env)),
+  }));
   return {
-    port: readPort(env),
-    temporal: temporalConfig(env),
-    jwtSecret,
-    jwtExpiresInSeconds: readInteger('JWT_EXPIRES_IN_SECONDS', 3600, env),
-    corsOrigins: (env.CORS_ORIGINS ?? '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
-    loginRateLimit: {
-      limit: readInteger('LOGIN_RATE_LIMIT', 10, env),
-      windowMs: readInteger('LOGIN_RATE_WINDOW_MS', 60_000, env),
-    },
-    logLevel: env.LOG_LEVEL || 'info',
-    compensationRetryInterval: `${readInteger('COMPENSATION_RETRY_INTERVAL_SECONDS', 600, env)}s`,
+    port: values.port,
+    temporal: { ...temporal, uiUrl: values.uiUrl },
+    databases,
+    jwtSecret: jwtSecretOf(values),
+    jwtExpiresInSeconds: values.jwtExpiresInSeconds,
+    corsOrigins: values.corsOrigins,
+    loginRateLimit: { limit: values.loginRateLimit, windowMs: values.loginRateWindowMs },
+    logLevel: values.logLevel,
+    compensationRetryInterval: `${values.compensationRetryIntervalSeconds}s`,
   };
 }

@@ -2,11 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
-import { connectCouponDb, connectItemDb, connectOrderDb, connectPaymentDb, connectUserDb } from '../lib/databases';
-import { createCouponService } from '../services/coupon';
-import { createItemService } from '../services/item';
-import { createOrderService } from '../services/order';
-import { createUserService } from '../services/user';
+import { connectDatabases, createServices } from '../lib/wiring';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import { createHealthCheck } from './health';
@@ -18,25 +14,14 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
   const logger = pino({ level: config.logLevel });
-  const databases = {
-    user: connectUserDb(),
-    item: connectItemDb(),
-    coupon: connectCouponDb(),
-    payment: connectPaymentDb(),
-    order: connectOrderDb(),
-  };
+  const databases = connectDatabases(config.databases);
   // Lazy: the gateway starts (and answers /health with 503) while Temporal is down or restarting; the channel
   // connects on the first call and reconnects by itself.
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = Connection.lazy(config.temporal.connection);
   const client = new Client({ connection, namespace: config.temporal.namespace });
 
   const app = createApp({
-    services: {
-      users: createUserService(databases.user),
-      items: createItemService(databases.item),
-      coupons: createCouponService(databases.coupon),
-      orders: createOrderService(databases.order),
-    },
+    services: createServices(databases),
     saga: createSagaClient(client, config.temporal.uiUrl, {
       compensationRetryInterval: config.compensationRetryInterval,
     }),

@@ -1,28 +1,287 @@
 /**
- * Configuration shared by every process, read from the environment once and validated at start-up.
+ * Configuration, read from the environment once at process start and validated there, so that a bad value stops
+ * the process with a message naming the variable instead of failing later somewhere deep inside.
+ *
+ * Each variable is declared once (name, schema, default, meaning); each process kind (gateway, a service's worker,
+ * `npm start`, the set-up job) reads the set of variables it needs. The README's configuration table is generated
+ * from these sets (`npm run docs:config`), so it cannot drift from what the processes read.
  * Defaults are the embedded ones `npm start` brings up, so nothing needs setting on a developer machine.
  */
-export const SERVICES = ['user', 'item', 'coupon', 'payment', 'order'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+import { existsSync } from 'node:fs';
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { z } from 'zod';
+import { SERVICE_NAMES, type ServiceName, type WorkerServiceName } from './services';
+
+export { SERVICE_NAMES as SERVICES, type ServiceName } from './services';
 
 export const DEFAULT_POSTGRES_PORT = 54329;
 export const DEFAULT_TEMPORAL_PORT = 7233;
 export const DEFAULT_TEMPORAL_UI_PORT = 8233;
+export const DEFAULT_TEMPORAL_ADDRESS = `127.0.0.1:${DEFAULT_TEMPORAL_PORT}`;
+export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
 
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(`Invalid configuration: ${message}`);
+  /** What is wrong, without the prefix, so that problems of several groups join into one message. */
+  readonly detail: string;
+
+  constructor(detail: string) {
+    super(`Invalid configuration: ${detail}`);
     this.name = 'ConfigError';
+    this.detail = detail;
   }
 }
 
-function readInteger(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
-  return value;
+/**
+ * Runs the reads of a kind's variable groups, and reports every group's problems at once: one restart should
+ * be enough to see everything that is wrong.
+ */
+export function readAll<T>(build: (read: <R>(group: () => R) => R) => T): T {
+  const problems: string[] = [];
+  const read = <R>(group: () => R): R => {
+    try {
+      return group();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error.detail);
+      return undefined as R; // never used: the whole read fails below
+    }
+  };
+  const result = build(read);
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return result;
 }
+
+/** The environment as a process sees it; tests pass plain objects. */
+export type Env = NodeJS.ProcessEnv;
+
+/** One environment variable: how it is parsed, and what the README says about it. */
+export interface Variable<T> {
+  name: string;
+  /** Parses the raw value; an unset or empty variable reaches it as `undefined`. */
+  schema: z.ZodType<T>;
+  /** The default as the README shows it. */
+  shownDefault: string;
+  meaning: string;
+  /** Never echo the value in an error message. */
+  secret?: boolean;
+}
+
+export type VariableSet = Record<string, Variable<unknown>>;
+export type ValuesOf<V extends VariableSet> = { [K in keyof V]: V[K] extends Variable<infer T> ? T : never };
+
+/** A process kind and the variables it reads: the unit the README table and the validation are built from. */
+export interface ConfigKind {
+  /** As the README's "read by" column names it. */
+  readBy: string;
+  variables: Variable<unknown>[];
+}
+
+export function variable<T>(
+  name: string,
+  schema: z.ZodType<T>,
+  shownDefault: string,
+  meaning: string,
+  options: { secret?: boolean } = {},
+): Variable<T> {
+  return { name, schema, shownDefault, meaning, ...options };
+}
+
+/** A positive integer with a default; the message matches the one the processes always gave. */
+export function positiveInteger(fallback: number): z.ZodType<number> {
+  return z
+    .string()
+    .optional()
+    .transform((raw, context) => {
+      if (raw === undefined) return fallback;
+      const value = Number(raw);
+      if (Number.isInteger(value) && value > 0) return value;
+      context.addIssue({ code: 'custom', message: 'must be a positive integer' });
+      return z.NEVER;
+    });
+}
+
+/** An optional string that, when set, names an existing file. */
+function existingFile(): z.ZodType<string | undefined> {
+  return z
+    .string()
+    .optional()
+    .refine((file) => file === undefined || existsSync(file), 'names a file that does not exist');
+}
+
+function optionalString(): z.ZodType<string | undefined> {
+  return z.string().optional();
+}
+
+function stringWithDefault(fallback: string): z.ZodType<string> {
+  return z.string().optional().default(fallback);
+}
+
+/** Empty counts as unset, as it always did (`PORT= npm start` means the default port). */
+function rawValue(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function describeFailure(spec: Variable<unknown>, raw: string | undefined, error: z.ZodError): string {
+  const message = error.issues[0]?.message ?? 'is invalid';
+  const shown = raw === undefined || spec.secret ? '' : `, got "${raw}"`;
+  return `${spec.name} ${message}${shown}`;
+}
+
+/** Parses a set of variables; every bad one is named in one ConfigError, so a single restart fixes them all. */
+export function readVariables<V extends VariableSet>(variables: V, env: Env): ValuesOf<V> {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(variables)) {
+    const raw = rawValue(env, spec.name);
+    const result = spec.schema.safeParse(raw);
+    if (result.success) values[key] = result.data;
+    else problems.push(describeFailure(spec, raw, result.error));
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return values as ValuesOf<V>;
+}
+
+/** Reads one integer variable; kept for code that needs a single value (the supervisor's policy, tests). */
+export function readInteger(name: string, fallback: number, env: Env): number {
+  return readVariables({ value: variable(name, positiveInteger(fallback), String(fallback), '') }, env).value;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Temporal: through @temporalio/envconfig, so a TLS cluster or Temporal Cloud needs only variables or a profile.
+
+export const TEMPORAL_VARIABLES = {
+  address: variable(
+    'TEMPORAL_ADDRESS',
+    optionalString(),
+    `\`${DEFAULT_TEMPORAL_ADDRESS}\` (npm start runs a dev server unless an address is configured)`,
+    'Temporal frontend (host:port)',
+  ),
+  namespace: variable(
+    'TEMPORAL_NAMESPACE',
+    optionalString(),
+    `\`${DEFAULT_TEMPORAL_NAMESPACE}\``,
+    'Temporal namespace',
+  ),
+  apiKey: variable('TEMPORAL_API_KEY', optionalString(), '–', 'API key (Temporal Cloud); turns TLS on', {
+    secret: true,
+  }),
+  tls: variable(
+    'TEMPORAL_TLS',
+    z.enum(['true', 'false', '1', '0']).optional(),
+    'off (on with an API key or a client certificate)',
+    '`true` to connect over TLS with the system CAs',
+  ),
+  clientCertPath: variable(
+    'TEMPORAL_TLS_CLIENT_CERT_PATH',
+    existingFile(),
+    '–',
+    'client certificate (PEM) for mTLS; needs `TEMPORAL_TLS_CLIENT_KEY_PATH`',
+  ),
+  clientKeyPath: variable(
+    'TEMPORAL_TLS_CLIENT_KEY_PATH',
+    existingFile(),
+    '–',
+    'private key (PEM) of the client certificate',
+  ),
+  serverCaCertPath: variable(
+    'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+    existingFile(),
+    'the system CAs',
+    'CA certificate (PEM) that signed the server certificate',
+  ),
+  serverName: variable(
+    'TEMPORAL_TLS_SERVER_NAME',
+    optionalString(),
+    'the host of the address',
+    'server name to verify the certificate against (SNI)',
+  ),
+  profile: variable(
+    'TEMPORAL_PROFILE',
+    optionalString(),
+    '`default`',
+    'profile of the Temporal config file to use; the variables above override its fields',
+  ),
+  configFile: variable(
+    'TEMPORAL_CONFIG_FILE',
+    existingFile(),
+    '`~/.config/temporalio/temporal.toml` when it exists',
+    'Temporal client config file (TOML profiles, as the `temporal` CLI writes them)',
+  ),
+} satisfies VariableSet;
+
+/** What `Connection.connect`/`Connection.lazy` (client) and `NativeConnection.connect` (worker) both take. */
+export type TemporalConnectionOptions = ClientConnectConfig['connectionOptions'] & { address: string };
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  /** False when neither a variable nor a profile named an address: `npm start` then runs its own dev server. */
+  addressConfigured: boolean;
+  connection: TemporalConnectionOptions;
+}
+
+/**
+ * The environment handed to envconfig: unset and empty variables left out, so an empty TEMPORAL_ADDRESS means
+ * the default as before (envconfig would take the empty string as the address).
+ */
+function envForEnvconfig(env: Env): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+}
+
+function checkCertificatePair(values: ValuesOf<typeof TEMPORAL_VARIABLES>): void {
+  if (Boolean(values.clientCertPath) !== Boolean(values.clientKeyPath)) {
+    throw new ConfigError('TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together');
+  }
+}
+
+function loadConnectConfig(env: Env): ClientConnectConfig {
+  try {
+    return loadClientConnectConfig({ overrideEnvVars: envForEnvconfig(env) });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `the Temporal client profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) cannot be used: ${reason}`,
+    );
+  }
+}
+
+/** Leaves out options that are not set, so a plain local connection gets exactly the options it always got. */
+function withoutUnset<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as T;
+}
+
+export function loadTemporalSettings(env: Env): TemporalSettings {
+  const values = readVariables(TEMPORAL_VARIABLES, env);
+  checkCertificatePair(values);
+  const { connectionOptions, namespace } = loadConnectConfig(env);
+  const address = connectionOptions.address ?? DEFAULT_TEMPORAL_ADDRESS;
+  return {
+    address,
+    namespace: namespace || DEFAULT_TEMPORAL_NAMESPACE,
+    addressConfigured: Boolean(connectionOptions.address),
+    connection: withoutUnset({ ...connectionOptions, address }),
+  };
+}
+
+export const TEMPORAL_UI_URL = variable(
+  'TEMPORAL_UI_URL',
+  stringWithDefault(`http://localhost:${DEFAULT_TEMPORAL_UI_PORT}`).transform((url) => url.replace(/\/$/, '')),
+  `\`http://localhost:${DEFAULT_TEMPORAL_UI_PORT}\``,
+  'base of `links.temporalUi` and of the Web UI link npm start prints',
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Databases: one per service, the embedded PostgreSQL unless a URL is given.
+
+export const EMBEDDED_POSTGRES_PORT = variable(
+  'EMBEDDED_POSTGRES_PORT',
+  positiveInteger(DEFAULT_POSTGRES_PORT),
+  `\`${DEFAULT_POSTGRES_PORT}\``,
+  'port of the embedded PostgreSQL (and of the default database URLs)',
+);
 
 export function databaseUrlVariable(service: ServiceName): string {
   return `${service.toUpperCase()}_DATABASE_URL`;
@@ -33,35 +292,264 @@ export function embeddedDatabaseUrl(service: ServiceName, port: number): string 
   return `postgresql://postgres:postgres@127.0.0.1:${port}/${service}`;
 }
 
-export function databaseUrl(service: ServiceName, env: NodeJS.ProcessEnv = process.env): string {
-  const explicit = env[databaseUrlVariable(service)];
-  if (explicit) {
-    try {
-      new URL(explicit);
-    } catch {
-      throw new ConfigError(`${databaseUrlVariable(service)} is not a valid URL`);
-    }
-    return explicit;
-  }
-  return embeddedDatabaseUrl(service, readInteger('EMBEDDED_POSTGRES_PORT', DEFAULT_POSTGRES_PORT, env));
+export function databaseUrlSpec(service: ServiceName): Variable<string | undefined> {
+  return variable(
+    databaseUrlVariable(service),
+    z
+      .string()
+      .optional()
+      .refine((url) => url === undefined || URL.canParse(url), 'is not a valid URL'),
+    `embedded PostgreSQL, \`postgresql://postgres:postgres@127.0.0.1:$EMBEDDED_POSTGRES_PORT/${service}\``,
+    `the ${service} service's own database; npm start runs the embedded PostgreSQL only for services without one`,
+    { secret: true },
+  );
 }
 
-export interface TemporalConfig {
-  address: string;
-  namespace: string;
-  uiUrl: string;
+export function databaseUrl(service: ServiceName, env: Env = process.env): string {
+  const { explicit, port } = readVariables({ explicit: databaseUrlSpec(service), port: EMBEDDED_POSTGRES_PORT }, env);
+  return explicit ?? embeddedDatabaseUrl(service, port);
 }
 
-export function temporalConfig(env: NodeJS.ProcessEnv = process.env): TemporalConfig {
+/** Bounds on every PostgreSQL session a process opens (see lib/databases.ts for why each exists). */
+export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
+export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
+
+/** Bounds on every PostgreSQL session a process opens (lib/databases.ts says why each exists). */
+export const SESSION_LIMIT_VARIABLES = {
+  lockTimeoutMs: variable(
+    'DB_LOCK_TIMEOUT_MS',
+    positiveInteger(DEFAULT_LOCK_TIMEOUT_MS),
+    `\`${DEFAULT_LOCK_TIMEOUT_MS}\``,
+    'a statement waiting this long for a row lock fails (the activity then retries) instead of hanging',
+  ),
+  statementTimeoutMs: variable(
+    'DB_STATEMENT_TIMEOUT_MS',
+    positiveInteger(DEFAULT_STATEMENT_TIMEOUT_MS),
+    `\`${DEFAULT_STATEMENT_TIMEOUT_MS}\``,
+    'any statement running this long is cancelled',
+  ),
+  idleInTransactionTimeoutMs: variable(
+    'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+    positiveInteger(DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS),
+    `\`${DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS}\``,
+    'PostgreSQL ends a session left this long inside an open transaction, releasing its locks',
+  ),
+  connectionTimeoutMs: variable(
+    'DB_CONNECTION_TIMEOUT_MS',
+    positiveInteger(DEFAULT_CONNECTION_TIMEOUT_MS),
+    `\`${DEFAULT_CONNECTION_TIMEOUT_MS}\``,
+    'opening a connection, or waiting for a free one in the pool, fails after this long',
+  ),
+} satisfies VariableSet;
+
+export type SessionLimitValues = ValuesOf<typeof SESSION_LIMIT_VARIABLES>;
+
+export interface DatabaseSettings {
+  url: string;
+  limits: SessionLimitValues;
+}
+
+/** The variables a process that opens `services` databases reads. */
+export function databaseVariables(services: readonly ServiceName[]): Variable<unknown>[] {
+  return [...services.map(databaseUrlSpec), EMBEDDED_POSTGRES_PORT, ...Object.values(SESSION_LIMIT_VARIABLES)];
+}
+
+/** The database settings of some services, keyed by service. */
+export function loadDatabaseSettings<S extends ServiceName>(
+  services: readonly S[],
+  env: Env,
+): Record<S, DatabaseSettings> {
+  const limits = readVariables(SESSION_LIMIT_VARIABLES, env);
+  return Object.fromEntries(services.map((service) => [service, { url: databaseUrl(service, env), limits }])) as Record<
+    S,
+    DatabaseSettings
+  >;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings of single services and processes, shared between kinds.
+
+export const COMPENSATION_RETRY_INTERVAL_SECONDS = variable(
+  'COMPENSATION_RETRY_INTERVAL_SECONDS',
+  positiveInteger(600),
+  '`600`',
+  'how often an order in `COMPENSATION_FAILED` retries its undo by itself',
+);
+
+export const PORT = variable('PORT', positiveInteger(3000), '`3000`', 'HTTP port of the gateway');
+
+export const DATA_DIR = variable(
+  'DATA_DIR',
+  optionalString(),
+  '`.data`',
+  'where embedded data, the development JWT secret and `processes.json` live',
+);
+
+/** Extra variables of single workers, beside the Temporal and database ones every worker reads. */
+export const WORKER_VARIABLES = {
+  item: {},
+  coupon: {},
+  payment: {
+    cardGatewayHangMs: variable(
+      'CARD_GATEWAY_HANG_MS',
+      positiveInteger(60_000),
+      '`60000`',
+      'how long the simulated card gateway hangs for `tok_timeout`',
+    ),
+  },
+  order: {
+    reconcileIntervalSeconds: variable(
+      'RECONCILE_INTERVAL_SECONDS',
+      positiveInteger(60),
+      '`60`',
+      'how often the reconciler sweeps',
+    ),
+    reconcileGraceSeconds: variable(
+      'RECONCILE_GRACE_SECONDS',
+      positiveInteger(60),
+      '`60`',
+      'how old an unfinished order must be before the reconciler looks at it',
+    ),
+    compensationRetryIntervalSeconds: COMPENSATION_RETRY_INTERVAL_SECONDS,
+    workflowBundlePath: variable(
+      'WORKFLOW_BUNDLE_PATH',
+      existingFile(),
+      'none: the worker bundles the workflows itself',
+      'a prebuilt workflow bundle (npm start sets it, so a restarted order worker skips bundling)',
+    ),
+  },
+} satisfies Record<WorkerServiceName, VariableSet>;
+
+export type WorkerExtras<S extends WorkerServiceName> = ValuesOf<(typeof WORKER_VARIABLES)[S]>;
+
+export interface WorkerConfig<S extends WorkerServiceName> {
+  service: S;
+  temporal: TemporalSettings;
+  database: DatabaseSettings;
+  extras: WorkerExtras<S>;
+}
+
+/** The worker kind of one service: what its process reads at start. */
+export function workerKind(service: WorkerServiceName): ConfigKind {
   return {
-    address: env.TEMPORAL_ADDRESS || `127.0.0.1:${DEFAULT_TEMPORAL_PORT}`,
-    namespace: env.TEMPORAL_NAMESPACE || 'default',
-    uiUrl: (env.TEMPORAL_UI_URL || `http://localhost:${DEFAULT_TEMPORAL_UI_PORT}`).replace(/\/$/, ''),
+    readBy: `${service} worker`,
+    variables: [
+      ...Object.values(TEMPORAL_VARIABLES),
+      ...databaseVariables([service]),
+      ...Object.values(WORKER_VARIABLES[service] as VariableSet),
+    ],
   };
 }
 
-export function readPort(env: NodeJS.ProcessEnv = process.env): number {
-  return readInteger('PORT', 3000, env);
+/** Reads and validates a worker's configuration; throws a ConfigError naming every bad variable. */
+export function loadWorkerConfig<S extends WorkerServiceName>(service: S, env: Env = process.env): WorkerConfig<S> {
+  return readAll((read) => ({
+    service,
+    temporal: read(() => loadTemporalSettings(env)),
+    database: read(() => loadDatabaseSettings([service], env)[service]),
+    extras: read(() => readVariables(WORKER_VARIABLES[service], env) as WorkerExtras<S>),
+  }));
 }
 
-export { readInteger };
+// ---------------------------------------------------------------------------------------------------------------
+// Seed data and tool paths, read by npm start, the set-up job and the tests.
+
+export const NODE_ENV = variable(
+  'NODE_ENV',
+  z.string().optional(),
+  '–',
+  '`production` makes `JWT_SECRET` mandatory and seeds no account with a published password',
+);
+
+export const SEED_ADMIN_PASSWORD = variable(
+  'SEED_ADMIN_PASSWORD',
+  stringWithDefault('admin-password-1234'),
+  '`admin-password-1234` (none in production)',
+  "the seed admin's password; in production the admin is seeded only when set (16+ characters)",
+  { secret: true },
+);
+
+export const SEED_CUSTOMER_PASSWORD = variable(
+  'SEED_CUSTOMER_PASSWORD',
+  optionalString(),
+  '`12345678` (none in production)',
+  'in production, the demo customer is seeded only when set (16+ characters)',
+  { secret: true },
+);
+
+/** The variables of seeding (scripts/lib/seed.ts `seedAccounts`), read by the processes that seed. */
+export const SEED_VARIABLES = [NODE_ENV, SEED_ADMIN_PASSWORD, SEED_CUSTOMER_PASSWORD];
+
+/** `npm run create-admin` (scripts/create-admin.ts): the first admin of a deployment. */
+export const CREATE_ADMIN_KIND: ConfigKind = {
+  readBy: 'create-admin',
+  variables: [
+    variable(
+      'ADMIN_PASSWORD',
+      optionalString(),
+      'one line read from standard input',
+      'password of the admin `npm run create-admin` creates (16+ characters)',
+      { secret: true },
+    ),
+    ...databaseVariables(['user']),
+  ],
+};
+
+/** The seed admin's password, for the processes that seed or log in as the seed admin. */
+export function seedAdminPassword(env: Env = process.env): string {
+  return readVariables({ password: SEED_ADMIN_PASSWORD }, env).password;
+}
+
+export const TOOL_VARIABLES = {
+  temporalCliPath: variable(
+    'TEMPORAL_CLI_PATH',
+    optionalString(),
+    "`temporal` on `PATH`, else `.tools/temporal/bin/temporal`, else the SDK's download",
+    'a `temporal` binary to run the dev server with',
+  ),
+  temporalTestServerPath: variable(
+    'TEMPORAL_TEST_SERVER_PATH',
+    optionalString(),
+    "`.tools/temporal-test-server`, else the SDK's download",
+    'the time-skipping test server of the fast test tier',
+  ),
+} satisfies VariableSet;
+
+export function loadToolPaths(env: Env = process.env): ValuesOf<typeof TOOL_VARIABLES> {
+  return readVariables(TOOL_VARIABLES, env);
+}
+
+/** What the test tooling reads (the Temporal binaries it runs). */
+export const TOOLS_KIND: ConfigKind = {
+  readBy: 'tests',
+  variables: Object.values(TOOL_VARIABLES),
+};
+
+/** The folders the operating system searches for executables; not configuration, but read here like all env. */
+export function executableSearchPath(env: Env = process.env): string {
+  return env.PATH ?? '';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The set-up job (scripts/setup-databases.ts): migrations, seed data, search attributes on existing infrastructure.
+
+export const SETUP_KIND: ConfigKind = {
+  readBy: 'set-up job',
+  variables: [...Object.values(TEMPORAL_VARIABLES), ...databaseVariables(SERVICE_NAMES), ...SEED_VARIABLES],
+};
+
+export interface SetupConfig {
+  temporal: TemporalSettings;
+  databases: Record<ServiceName, DatabaseSettings>;
+  seedAdminPassword: string;
+}
+
+export function loadSetupConfig(env: Env = process.env): SetupConfig {
+  return readAll((read) => ({
+    temporal: read(() => loadTemporalSettings(env)),
+    databases: read(() => loadDatabaseSettings(SERVICE_NAMES, env)),
+    seedAdminPassword: read(() => seedAdminPassword(env)),
+  }));
+}

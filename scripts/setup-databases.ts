@@ -4,15 +4,15 @@
  * Reads the same environment variables as the services (see the README's configuration table).
  */
 import { Connection } from '@temporalio/client';
-import { SERVICES, databaseUrl, temporalConfig } from '../lib/config';
+import { loadSetupConfig, type TemporalSettings } from '../lib/config';
+import { SERVICE_NAMES } from '../lib/services';
 import { OrderSearchAttributes } from '../workflows/definitions';
 import { migrateService } from './lib/migrate';
 
 const INDEXED_VALUE_TYPE = { KEYWORD: 2, INT: 3 } as const; // temporal.api.enums.v1.IndexedValueType
 
-async function registerSearchAttributes(): Promise<void> {
-  const temporal = temporalConfig();
-  const connection = await Connection.connect({ address: temporal.address });
+async function registerSearchAttributes(temporal: TemporalSettings): Promise<void> {
+  const connection = await Connection.connect(temporal.connection);
   try {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({
       namespace: temporal.namespace,
@@ -32,14 +32,20 @@ async function registerSearchAttributes(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  for (const service of SERVICES)
-    console.log(`${service}: migrations ${await migrateService(service, databaseUrl(service))}`);
+  const config = loadSetupConfig();
+  for (const service of SERVICE_NAMES) {
+    console.log(`${service}: migrations ${await migrateService(service, config.databases[service].url)}`);
+  }
   const { seed } = await import('./lib/seed');
-  const { connectUserDb, connectItemDb, connectCouponDb } = await import('../lib/databases');
-  const dbs = { user: connectUserDb(), item: connectItemDb(), coupon: connectCouponDb() };
+  const { connectDatabase } = await import('../lib/wiring');
+  const dbs = {
+    user: connectDatabase('user', config.databases.user),
+    item: connectDatabase('item', config.databases.item),
+    coupon: connectDatabase('coupon', config.databases.coupon),
+  };
   console.log(`seed: ${(await seed(dbs)).created} records created`);
   await Promise.all(Object.values(dbs).map((db) => db.$disconnect()));
-  await registerSearchAttributes();
+  await registerSearchAttributes(config.temporal);
 }
 
 main().catch((error: unknown) => {

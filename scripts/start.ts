@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole system on one machine, no Docker. Starts PostgreSQL (embedded, unless every service
  * has a *_DATABASE_URL), applies migrations, loads the seed data, starts a Temporal dev server with its Web UI
- * (unless TEMPORAL_ADDRESS is set), then runs each worker and the gateway as its own OS process.
+ * (unless TEMPORAL_ADDRESS or a Temporal profile names a server), then runs each worker and the gateway as its own OS process.
  *
  * Every process is supervised (scripts/lib/supervisor.ts): one that dies is restarted with a backoff while the
  * rest keeps running, and one that keeps dying stops everything with exit code 1. Ctrl-C (or SIGTERM) stops
@@ -12,18 +12,18 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import {
-  DEFAULT_TEMPORAL_PORT,
+  ConfigError,
   DEFAULT_TEMPORAL_UI_PORT,
-  SERVICES,
   databaseUrl,
   databaseUrlVariable,
-  readInteger,
-  readPort,
+  loadDatabaseSettings,
 } from '../lib/config';
+import { SERVICE_NAMES, WORKER_SERVICES, workerEntry, workerProcessName } from '../lib/services';
 import { ROOT, migrateService } from './lib/migrate';
 import { portIsFree } from './lib/ports';
 import { generatePrismaClients } from './lib/prisma-clients';
-import { Supervisor, restartPolicyFromEnv, type ProcessSpec } from './lib/supervisor';
+import { loadStartConfig, type StartConfig } from './lib/start-config';
+import { Supervisor, type ProcessSpec } from './lib/supervisor';
 import {
   devServerArgs,
   resolveTemporalCli,
@@ -32,16 +32,24 @@ import {
   type RunningDevServer,
 } from './lib/temporal-server';
 
-const DATA_DIR = path.resolve(process.env.DATA_DIR || path.join(ROOT, '.data'));
+/** Read once, before anything starts: a bad value stops the start here, naming the variable. */
+function configOrExit(): StartConfig {
+  try {
+    return loadStartConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`start failed: ${error.message}`);
+    process.exit(1);
+  }
+}
+
+const config = configOrExit();
+const DATA_DIR = config.dataDir;
 const STATE_FILE = path.join(DATA_DIR, 'processes.json');
 const WORKFLOW_BUNDLE = path.join(DATA_DIR, 'workflow-bundle.js');
 const COLORS = [36, 33, 35, 32, 34, 31, 96, 93];
-const WORKERS = [
-  { name: 'order-worker', entry: 'workers/order.ts' },
-  { name: 'item-worker', entry: 'workers/item.ts' },
-  { name: 'coupon-worker', entry: 'workers/coupon.ts' },
-  { name: 'payment-worker', entry: 'workers/payment.ts' },
-];
+/** One supervised process per worker of the registry (lib/services.ts). */
+const WORKERS = WORKER_SERVICES.map((service) => ({ name: workerProcessName(service), entry: workerEntry(service) }));
 const LABELS = ['postgres', 'temporal', ...WORKERS.map((worker) => worker.name), 'gateway', 'start'];
 
 function prefixer(name: string): (line: string) => void {
@@ -60,7 +68,7 @@ function shown(file: string): string {
 
 const log = prefixer('start');
 const supervisor = new Supervisor({
-  policy: restartPolicyFromEnv(),
+  policy: config.restartPolicy,
   stateFile: STATE_FILE,
   log,
   // While stopping, the dev server's own system workers warn about the closed port: noise, not news.
@@ -102,15 +110,16 @@ function postgresProcess(env: NodeJS.ProcessEnv): ProcessSpec {
 /** Migrations and seed data, once per start, before any service runs (not supervised: they finish). */
 async function prepareDatabases(env: NodeJS.ProcessEnv): Promise<void> {
   const migrated = await Promise.all(
-    SERVICES.map((service) => migrateService(service, env[databaseUrlVariable(service)]!)),
+    SERVICE_NAMES.map((service) => migrateService(service, env[databaseUrlVariable(service)]!)),
   );
-  log(`migrations: ${SERVICES.map((service, index) => `${service} ${migrated[index]}`).join(', ')}`);
+  log(`migrations: ${SERVICE_NAMES.map((service, index) => `${service} ${migrated[index]}`).join(', ')}`);
   const { seed } = await import('./lib/seed');
-  const { connectUserDb, connectItemDb, connectCouponDb } = await import('../lib/databases');
+  const { connectDatabase } = await import('../lib/wiring');
+  const settings = loadDatabaseSettings(['user', 'item', 'coupon'] as const, env);
   const seedDbs = {
-    user: connectUserDb(env.USER_DATABASE_URL),
-    item: connectItemDb(env.ITEM_DATABASE_URL),
-    coupon: connectCouponDb(env.COUPON_DATABASE_URL),
+    user: connectDatabase('user', settings.user),
+    item: connectDatabase('item', settings.item),
+    coupon: connectDatabase('coupon', settings.coupon),
   };
   const { created } = await seed(seedDbs);
   await Promise.all(Object.values(seedDbs).map((db) => db.$disconnect()));
@@ -122,11 +131,10 @@ async function prepareDatabases(env: NodeJS.ProcessEnv): Promise<void> {
  * histories survive. Without a Temporal CLI, the SDK downloads and runs a dev server, which is not supervised.
  */
 async function startTemporal(): Promise<{ address: string; uiUrl: string; unsupervised?: RunningDevServer }> {
-  const port = readInteger('TEMPORAL_PORT', DEFAULT_TEMPORAL_PORT, process.env);
-  const uiPort = readInteger('TEMPORAL_UI_PORT', DEFAULT_TEMPORAL_UI_PORT, process.env);
+  const { port, uiPort } = config.devServer;
   const dbFile = path.join(DATA_DIR, 'temporal', 'temporal.db');
   const address = `127.0.0.1:${port}`;
-  const uiUrl = process.env.TEMPORAL_UI_URL ?? `http://localhost:${uiPort}`;
+  const uiUrl = config.devServer.uiUrl ?? `http://localhost:${uiPort}`;
   const executable = resolveTemporalCli();
   if (!executable) {
     const unsupervised = await startDevServer({ port, uiPort, dbFile, onOutput: prefixer('temporal') });
@@ -154,13 +162,12 @@ async function gatewayAnswers(url: string): Promise<boolean> {
  * Refuses to start beside something that already holds the ports this start needs. A foreign Temporal server on
  * the Temporal port is named as such: silently adopting it would run the stack against someone else's histories.
  */
-async function checkPorts(env: NodeJS.ProcessEnv): Promise<void> {
+async function checkPorts(): Promise<void> {
   const problems: string[] = [];
-  const gatewayPort = readPort(env);
+  const gatewayPort = config.gatewayPort;
   if (!(await portIsFree(gatewayPort))) problems.push(`port ${gatewayPort} (the gateway, PORT) is in use`);
-  if (!env.TEMPORAL_ADDRESS) {
-    const port = readInteger('TEMPORAL_PORT', DEFAULT_TEMPORAL_PORT, env);
-    const uiPort = readInteger('TEMPORAL_UI_PORT', DEFAULT_TEMPORAL_UI_PORT, env);
+  if (!config.temporal.addressConfigured) {
+    const { port, uiPort } = config.devServer;
     if (!(await portIsFree(port))) {
       problems.push(
         (await temporalAnswers(`127.0.0.1:${port}`))
@@ -180,18 +187,17 @@ async function checkPorts(env: NodeJS.ProcessEnv): Promise<void> {
 let unsupervisedTemporal: RunningDevServer | undefined;
 
 async function main(): Promise<void> {
-  await checkPorts(process.env);
+  await checkPorts();
   await generatePrismaClients(log);
   const bundle = bundleWorkflows();
   // Awaited later; a failure before then must not count as unhandled.
   bundle.catch(() => {});
 
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR };
-  const embedded = SERVICES.filter((service) => !process.env[databaseUrlVariable(service)]);
-  if (embedded.length > 0) await supervisor.start(postgresProcess(env));
-  for (const service of SERVICES) env[databaseUrlVariable(service)] = databaseUrl(service, env);
+  if (config.externalDatabases.length < SERVICE_NAMES.length) await supervisor.start(postgresProcess(env));
+  for (const service of SERVICE_NAMES) env[databaseUrlVariable(service)] = databaseUrl(service, env);
   const [temporal] = await Promise.all([
-    process.env.TEMPORAL_ADDRESS ? undefined : startTemporal(),
+    config.temporal.addressConfigured ? undefined : startTemporal(),
     prepareDatabases(env),
   ]);
   if (temporal) {
@@ -207,7 +213,7 @@ async function main(): Promise<void> {
       supervisor.start({ ...nodeProcess(name, entry, workerEnv), readyLine: /worker polling task queue/ }),
     ),
   );
-  const gateway = `http://localhost:${readPort(env)}`;
+  const gateway = `http://localhost:${config.gatewayPort}`;
   await supervisor.start({
     ...nodeProcess('gateway', 'api/server.ts', env),
     readyProbe: () => gatewayAnswers(gateway),

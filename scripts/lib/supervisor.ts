@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { positiveInteger, readVariables, variable, type Variable } from '../../lib/config';
 import { exitsWithin } from './process-exit';
 
 export interface RestartPolicy {
@@ -41,27 +42,26 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   readyTimeoutMs: 120_000,
 };
 
-/** Environment variables that override the policy (tests use shorter or stricter numbers). */
-const POLICY_VARIABLES: Record<keyof RestartPolicy, string> = {
-  initialBackoffMs: 'SUPERVISOR_INITIAL_BACKOFF_MS',
-  maxBackoffMs: 'SUPERVISOR_MAX_BACKOFF_MS',
-  stableAfterMs: 'SUPERVISOR_STABLE_AFTER_MS',
-  crashLimit: 'SUPERVISOR_CRASH_LIMIT',
-  crashWindowMs: 'SUPERVISOR_CRASH_WINDOW_MS',
-  stopGraceMs: 'SUPERVISOR_STOP_GRACE_MS',
-  readyTimeoutMs: 'SUPERVISOR_READY_TIMEOUT_MS',
+const POLICY_MEANINGS: Record<keyof RestartPolicy, [variable: string, meaning: string]> = {
+  initialBackoffMs: ['SUPERVISOR_INITIAL_BACKOFF_MS', 'first restart delay of a crashed process; doubled per crash'],
+  maxBackoffMs: ['SUPERVISOR_MAX_BACKOFF_MS', 'the restart delay never grows beyond this'],
+  stableAfterMs: ['SUPERVISOR_STABLE_AFTER_MS', 'a run this long counts as healthy and resets the backoff'],
+  crashLimit: ['SUPERVISOR_CRASH_LIMIT', 'a process that dies this often within the crash window stops the stack'],
+  crashWindowMs: ['SUPERVISOR_CRASH_WINDOW_MS', 'the window of `SUPERVISOR_CRASH_LIMIT`'],
+  stopGraceMs: ['SUPERVISOR_STOP_GRACE_MS', 'how long a process may take to exit after SIGTERM before it is killed'],
+  readyTimeoutMs: ['SUPERVISOR_READY_TIMEOUT_MS', 'how long a process may take to become ready at the first start'],
 };
 
+/** Environment variables that override the policy (tests use shorter or stricter numbers). */
+export const POLICY_VARIABLES = Object.fromEntries(
+  (Object.entries(POLICY_MEANINGS) as [keyof RestartPolicy, [string, string]][]).map(([key, [name, meaning]]) => [
+    key,
+    variable(name, positiveInteger(DEFAULT_RESTART_POLICY[key]), `\`${DEFAULT_RESTART_POLICY[key]}\``, meaning),
+  ]),
+) as { [K in keyof RestartPolicy]: Variable<number> };
+
 export function restartPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): RestartPolicy {
-  const policy = { ...DEFAULT_RESTART_POLICY };
-  for (const [key, variable] of Object.entries(POLICY_VARIABLES) as [keyof RestartPolicy, string][]) {
-    const raw = env[variable];
-    if (raw === undefined || raw === '') continue;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${variable} must be a positive integer, got "${raw}"`);
-    policy[key] = value;
-  }
-  return policy;
+  return readVariables(POLICY_VARIABLES, env);
 }
 
 export interface ProcessSpec {

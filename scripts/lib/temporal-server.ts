@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { executableSearchPath, loadToolPaths } from '../../lib/config';
 import { exitsWithin } from './process-exit';
 import { OrderSearchAttributes } from '../../workflows/definitions';
 import { ROOT } from './migrate';
@@ -43,7 +44,7 @@ function isExecutable(file: string): boolean {
 }
 
 function onPath(command: string): string | undefined {
-  for (const folder of (process.env.PATH ?? '').split(path.delimiter)) {
+  for (const folder of executableSearchPath().split(path.delimiter)) {
     const candidate = path.join(folder, command);
     if (folder && isExecutable(candidate)) return candidate;
   }
@@ -91,7 +92,7 @@ export function installProjectTemporalTestServer(): boolean {
  * neither is there; the fast tier then lets the SDK download one (needs internet access).
  */
 export function resolveTemporalTestServer(): string | undefined {
-  const fromEnv = process.env.TEMPORAL_TEST_SERVER_PATH;
+  const fromEnv = loadToolPaths().temporalTestServerPath;
   if (fromEnv) {
     if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_TEST_SERVER_PATH=${fromEnv} is not an executable file`);
     return fromEnv;
@@ -104,7 +105,7 @@ export function resolveTemporalTestServer(): string | undefined {
  * Undefined when none is there; callers then fall back to the SDK's download.
  */
 export function resolveTemporalCli(): string | undefined {
-  const fromEnv = process.env.TEMPORAL_CLI_PATH;
+  const fromEnv = loadToolPaths().temporalCliPath;
   if (fromEnv) {
     if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_CLI_PATH=${fromEnv} is not an executable file`);
     return fromEnv;

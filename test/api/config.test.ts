@@ -68,4 +68,42 @@ describe('loadGatewayConfig', () => {
       /JWT_EXPIRES_IN_SECONDS/,
     );
   });
+
+  test('when nothing about Temporal or the databases is set, then the local dev server and the embedded databases', () => {
+    const config = loadGatewayConfig({ JWT_SECRET: SECRET });
+
+    expect(config.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      uiUrl: 'http://localhost:8233',
+      addressConfigured: false,
+      connection: { address: '127.0.0.1:7233' },
+    });
+    expect(Object.keys(config.databases)).toEqual(['user', 'item', 'coupon', 'payment', 'order']);
+    expect(config.databases.coupon.url).toBe('postgresql://postgres:postgres@127.0.0.1:54329/coupon');
+  });
+
+  test('when Temporal Cloud variables are set, then the connection carries the API key over TLS', () => {
+    const config = loadGatewayConfig({
+      JWT_SECRET: SECRET,
+      TEMPORAL_ADDRESS: 'shop.a1b2c.tmprl.cloud:7233',
+      TEMPORAL_NAMESPACE: 'shop.a1b2c',
+      TEMPORAL_API_KEY: 'k-123',
+      TEMPORAL_UI_URL: 'https://cloud.temporal.io/',
+    });
+
+    expect(config.temporal).toMatchObject({
+      namespace: 'shop.a1b2c',
+      uiUrl: 'https://cloud.temporal.io',
+      connection: { address: 'shop.a1b2c.tmprl.cloud:7233', apiKey: 'k-123', tls: true },
+    });
+  });
+
+  test('when values of several groups are bad, then one ConfigError names each variable', () => {
+    const load = () =>
+      loadGatewayConfig({ JWT_SECRET: SECRET, PORT: '0', TEMPORAL_TLS: 'maybe', ORDER_DATABASE_URL: 'nope' });
+
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/PORT must be a positive integer.*TEMPORAL_TLS.*ORDER_DATABASE_URL is not a valid URL/);
+  });
 });

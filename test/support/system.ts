@@ -14,24 +14,21 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { pino } from 'pino';
-import { createCouponActivities } from '../../activities/coupon';
-import { createItemActivities } from '../../activities/item';
-import { createOrderActivities } from '../../activities/order';
-import { createPaymentActivities, sleepWhileHeartbeating } from '../../activities/payment';
 import { createApp } from '../../api/app';
 import { createHealthCheck } from '../../api/health';
 import { createSagaClient } from '../../api/saga-client';
-import { connectCouponDb, connectItemDb, connectOrderDb, connectPaymentDb, connectUserDb } from '../../lib/databases';
-import { createCouponService } from '../../services/coupon';
-import { createItemService } from '../../services/item';
-import { createOrderService } from '../../services/order';
-import { createPaymentService } from '../../services/payment';
-import { createUserService } from '../../services/user';
-import { TaskQueue } from '../../workflows/definitions';
+import { WORKER_SERVICES, workerOf, type WorkerServiceName } from '../../lib/services';
+import {
+  connectDatabases,
+  activitiesOver,
+  createServices,
+  type ActivityFunctions,
+  type ServiceSettings,
+} from '../../lib/wiring';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
-type WorkerName = 'order' | 'item' | 'coupon' | 'payment';
+type WorkerName = WorkerServiceName;
 type Activities = NonNullable<WorkerOptions['activities']>;
 
 let runtimeInstalled = false;
@@ -61,43 +58,21 @@ export interface TestSystemOptions {
 
 export async function startTestSystem(options: TestSystemOptions = {}) {
   quietRuntime();
-  const db = {
-    user: connectUserDb(),
-    item: connectItemDb(),
-    coupon: connectCouponDb(),
-    payment: connectPaymentDb(),
-    order: connectOrderDb(),
+  // The same registry and factories as the real processes (lib/services.ts, lib/wiring.ts), with test settings.
+  const settings: ServiceSettings = {
+    cardGatewayHangMs: options.cardGatewayHangMs ?? 60_000,
+    reconciler: { graceMs: options.reconcileGraceMs ?? 0, batchSize: 1000 },
   };
-  const services = {
-    users: createUserService(db.user),
-    items: createItemService(db.item),
-    coupons: createCouponService(db.coupon),
-    payments: createPaymentService(db.payment, {
-      hangMs: options.cardGatewayHangMs ?? 60_000,
-      sleep: sleepWhileHeartbeating,
-    }),
-    orders: createOrderService(db.order),
-  };
+  const db = connectDatabases();
+  const services = createServices(db, settings);
   const address = process.env.TEMPORAL_ADDRESS!;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address });
 
-  const realActivities: Record<WorkerName, Activities> = {
-    order: createOrderActivities({
-      orders: services.orders,
-      reconciler: { graceMs: options.reconcileGraceMs ?? 0, batchSize: 1000 },
-    }),
-    item: createItemActivities({ items: services.items }),
-    coupon: createCouponActivities({ coupons: services.coupons }),
-    payment: createPaymentActivities({ payments: services.payments }),
-  };
-  const taskQueues: Record<WorkerName, string> = {
-    order: TaskQueue.orders,
-    item: TaskQueue.items,
-    coupon: TaskQueue.coupons,
-    payment: TaskQueue.payments,
-  };
+  const realActivities = Object.fromEntries(
+    WORKER_SERVICES.map((name) => [name, activitiesOver(name, services, settings)]),
+  ) as Record<WorkerName, ActivityFunctions>;
   const running = new Map<WorkerName, { worker: Worker; done: Promise<void> }>();
 
   async function startWorker(name: WorkerName, overrides?: (real: Activities) => Activities): Promise<void> {
@@ -106,9 +81,9 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
     const activities = override ? override(realActivities[name]) : realActivities[name];
     const worker = await Worker.create({
       connection: nativeConnection,
-      taskQueue: taskQueues[name],
+      taskQueue: workerOf(name).taskQueue,
       activities,
-      ...(name === 'order' ? { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } } : {}),
+      ...(workerOf(name).runsWorkflows ? { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } } : {}),
       shutdownGraceTime: '2s',
     });
     const done = worker.run();
@@ -123,7 +98,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
     await entry.done;
   }
 
-  for (const name of options.startWorkers ?? (['order', 'item', 'coupon', 'payment'] as const)) await startWorker(name);
+  for (const name of options.startWorkers ?? WORKER_SERVICES) await startWorker(name);
 
   const app = createApp({
     services,
