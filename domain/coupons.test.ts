@@ -1,4 +1,4 @@
-/** The coupon arithmetic of DOMAIN.md, by its worked examples and at the edges of each rule. */
+/** The coupon arithmetic of docs/domain.md, by its worked examples and at the edges of each rule. */
 import { applyCoupons, type CouponTerms } from './coupons';
 import { BusinessRuleError } from './failure-reasons';
 

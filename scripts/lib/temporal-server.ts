@@ -132,7 +132,7 @@ export interface RunningDevServer {
   stop(): Promise<void>;
 }
 
-/** The last resort of TOOLCHAIN's order: @temporalio/testing downloads and runs the dev server itself. */
+/** The last resort (after TEMPORAL_CLI_PATH, PATH and .tools/): @temporalio/testing downloads and runs the dev server itself. */
 async function startDownloadedDevServer(options: DevServerOptions): Promise<RunningDevServer> {
   options.onOutput?.('no Temporal CLI found; asking the Temporal SDK to download a dev server');
   const environment = await TestWorkflowEnvironment.createLocal({

@@ -6,7 +6,7 @@ import type { LineRequest } from './orders';
 
 export const SHIRT_PRICE = 10_000;
 export const COAT_PRICE = 20_000;
-/** 10000 with FIXED 1000 then RATIO 10%: (10000 - 1000) * 90 / 100 (DOMAIN.md worked example). */
+/** 10000 with FIXED 1000 then RATIO 10%: (10000 - 1000) * 90 / 100 (docs/domain.md worked example). */
 export const SHIRT_WITH_BOTH_COUPONS = 8_100;
 
 export async function aShop(system: TestSystem, { shirtStock = 5, coatStock = 5 } = {}) {
