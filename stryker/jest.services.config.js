@@ -9,7 +9,7 @@ const main = require('../jest.config');
 module.exports = {
   rootDir: '..',
   testEnvironment: 'node',
-  roots: ['<rootDir>/test/saga', '<rootDir>/test/services'],
+  roots: ['<rootDir>/test'],
   testMatch: [
     '<rootDir>/test/saga/activities.test.ts',
     '<rootDir>/test/saga/card-gateway.test.ts',

@@ -1,5 +1,7 @@
 /**
- * Runs a Stryker configuration beside one throw-away PostgreSQL: `tsx stryker/with-postgres.ts <stryker config>`.
+ * Runs a command beside one throw-away PostgreSQL: `tsx stryker/with-postgres.ts stryker run <config>` (or
+ * `jest -c stryker/jest.services.config.js` to see the tests pass without mutants). The command is looked up in
+ * node_modules/.bin.
  *
  * The services' rules live in SQL as much as in TypeScript, so their tests need a real database. Starting it per
  * mutant (jest's global setup) would cost more than the tests; here it starts once, migrated and seeded like the
@@ -10,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl } from '../lib/config';
-import { migrateService } from '../scripts/lib/migrate';
+import { ROOT, migrateService } from '../scripts/lib/migrate';
 import { freePort } from '../scripts/lib/ports';
 import { createServiceDatabases, startEmbeddedPostgres } from '../scripts/lib/postgres';
 
@@ -25,16 +27,13 @@ async function prepareDatabases(port: number): Promise<void> {
   await Promise.all(Object.values(seedDbs).map((db) => db.$disconnect()));
 }
 
-/** Stryker as a child, so its exit code (a score under the break threshold fails) becomes this script's. */
-function runStryker(args: string[]): Promise<number> {
-  const cli = path.join(path.dirname(require.resolve('@stryker-mutator/core/package.json')), 'bin', 'stryker.js');
-  const stryker = spawn(process.execPath, [cli, 'run', ...args], {
-    stdio: 'inherit',
-    env: process.env,
-  });
-  // Ctrl-C reaches Stryker through the terminal; wait for it to clean up instead of dying first.
+/** The command as a child, so its exit code (Stryker fails a score under the break threshold) becomes ours. */
+function runCommand([command, ...args]: string[]): Promise<number> {
+  if (!command) throw new Error('usage: tsx stryker/with-postgres.ts <command> [arguments]');
+  const child = spawn(path.join(ROOT, 'node_modules', '.bin', command), args, { stdio: 'inherit', env: process.env });
+  // Ctrl-C reaches the child through the terminal; wait for it to clean up instead of dying first.
   process.on('SIGINT', () => {});
-  return new Promise((resolve) => stryker.on('exit', (code) => resolve(code ?? 1)));
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
 }
 
 async function main(): Promise<void> {
@@ -47,7 +46,7 @@ async function main(): Promise<void> {
   let exitCode = 1;
   try {
     await prepareDatabases(postgres.port);
-    exitCode = await runStryker(process.argv.slice(2));
+    exitCode = await runCommand(process.argv.slice(2));
   } finally {
     await postgres.stop();
     rmSync(workDir, { recursive: true, force: true });

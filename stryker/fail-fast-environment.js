@@ -1,0 +1,42 @@
+/**
+ * A node test environment that skips the rest of a test file once one of its tests failed. A mutation run only
+ * needs to know whether some test fails; a mutant that makes workflows hang would otherwise cost every remaining
+ * test its full timeout. Jest's own `bail` stops at the next file, not within one.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS module, like the jest configs
+const { TestEnvironment } = require('jest-environment-node');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
+const process = require('node:process');
+
+/**
+ * Stryker runs jest in one long-lived process. A test skipped here may leave a client call whose gRPC retry timer
+ * fires after the file has torn its test server down; under plain jest (forceExit) the process is gone by then,
+ * here the late "Channel has been shut down" would crash Stryker's runner. Only that error is swallowed.
+ */
+function ignoreLateChannelErrors() {
+  if (process.listeners('uncaughtException').some((listener) => listener.lateChannelErrors)) return;
+  const listener = (error) => {
+    // Not instanceof Error: the error comes from the test file's realm, not this one.
+    if (error?.message === 'Channel has been shut down') return;
+    throw error;
+  };
+  listener.lateChannelErrors = true;
+  process.on('uncaughtException', listener);
+}
+
+class FailFastEnvironment extends TestEnvironment {
+  failed = false;
+
+  constructor(config, context) {
+    super(config, context);
+    ignoreLateChannelErrors();
+  }
+
+  async handleTestEvent(event) {
+    if (event.name === 'test_fn_failure' || event.name === 'hook_failure') this.failed = true;
+    // jest-circus reads the mode after dispatching test_start, so a test marked here is skipped.
+    if (event.name === 'test_start' && this.failed) event.test.mode = 'skip';
+  }
+}
+
+module.exports = FailFastEnvironment;
