@@ -150,6 +150,14 @@ describe('coupons', () => {
     expect(listed.map(({ id }) => id)).toEqual(listed.map(({ id }) => id).sort((a, b) => a - b));
   });
 
+  test('when a coupon is created with terms of both kinds, then it keeps only those of its type', async () => {
+    const both = { discountAmount: 500, discountPercent: 10 };
+    const fixed = await coupons.createCoupon({ name: `both ${unique()}`, type: 'FIXED', ...both });
+    const ratio = await coupons.createCoupon({ name: `both ${unique()}`, type: 'RATIO', ...both });
+    expect(fixed).toMatchObject({ discountAmount: 500, discountPercent: null });
+    expect(ratio).toMatchObject({ discountAmount: null, discountPercent: 10 });
+  });
+
   test('when a coupon would end before it starts, or at the same moment, then it is VALIDATION_FAILED', async () => {
     for (const validUntil of [at, new Date(at.getTime() - 1)]) {
       const error = await serviceError(
@@ -204,6 +212,24 @@ describe('coupons', () => {
       { itemId: 3, quantity: 1, unitPrice: 10_000, discountedUnitPrice: 10_000, userCouponIds: [] },
     ];
     expect(await coupons.redeemCoupons(randomUUID(), ownerId, lines)).toEqual({ userCouponIds: [fixed.userCouponId] });
+  });
+
+  test('when the client computed another discounted price, then redeeming fails DISCOUNT_MISMATCH with both prices', async () => {
+    const ownerId = 760_000 + Math.floor(Math.random() * 40_000);
+    const fixed = await issued(ownerId, { type: 'FIXED', amount: 1_000 });
+    const line = {
+      itemId: 1,
+      quantity: 1,
+      unitPrice: 10_000,
+      discountedUnitPrice: 8_000,
+      userCouponIds: [fixed.userCouponId],
+    };
+    const error = await ruleBroken(coupons.redeemCoupons(randomUUID(), ownerId, [line]));
+    expect(error).toMatchObject({
+      reason: 'DISCOUNT_MISMATCH',
+      message: 'line 0: the discounted unit price is 9000, the order says 8000',
+    });
+    expect((await coupons.couponsOf(ownerId))[0]!.used).toBe(false);
   });
 
   test('when a price is quoted, then the coupons apply by the domain rules and nothing is redeemed', async () => {
