@@ -232,6 +232,28 @@ describe('coupons', () => {
     expect((await coupons.couponsOf(ownerId))[0]!.used).toBe(false);
   });
 
+  test("when one order's coupons are restored, then another order's coupons stay used", async () => {
+    const ownerId = 770_000 + Math.floor(Math.random() * 20_000);
+    const [first, second] = [
+      await issued(ownerId, { type: 'FIXED', amount: 100 }),
+      await issued(ownerId, { type: 'FIXED', amount: 100 }),
+    ];
+    const [undone, kept] = [randomUUID(), randomUUID()];
+    for (const [orderId, coupon] of [
+      [undone, first],
+      [kept, second],
+    ] as const) {
+      await coupons.redeemCoupons(orderId, ownerId, [
+        { itemId: 1, quantity: 1, unitPrice: 1_000, discountedUnitPrice: 900, userCouponIds: [coupon.userCouponId] },
+      ]);
+    }
+    expect(await coupons.restoreCoupons(undone)).toEqual({ undone: true });
+    expect((await coupons.couponsOf(ownerId)).map(({ used, usedByOrderId }) => ({ used, usedByOrderId }))).toEqual([
+      { used: false, usedByOrderId: null },
+      { used: true, usedByOrderId: kept },
+    ]);
+  });
+
   test('when a price is quoted, then the coupons apply by the domain rules and nothing is redeemed', async () => {
     const ownerId = 800_000 + Math.floor(Math.random() * 90_000);
     const fixed = await issued(ownerId, { type: 'FIXED', amount: 3_000 });
