@@ -122,3 +122,20 @@ describe('truncation and bounds', () => {
     policyViolation(() => applyCoupons(100.5, []));
   });
 });
+
+describe('what a violation tells the customer', () => {
+  // The message becomes the detail of the 422 problem the gateway returns, so it must name the broken rule.
+  test('when a rule is broken, then the message says which rule and with which numbers', () => {
+    expect(policyViolation(() => applyCoupons(-1, [])).message).toBe('price must be a whole amount >= 0');
+    expect(policyViolation(() => applyCoupons(100, [fixed(1), fixed(1), fixed(1)])).message).toBe(
+      'at most 2 coupons may be used on one line',
+    );
+    expect(policyViolation(() => applyCoupons(100, [fixed(-5)])).message).toBe(
+      'a fixed discount must be a whole amount >= 0',
+    );
+    expect(policyViolation(() => applyCoupons(101, [fixed(51)])).message).toBe(
+      'a fixed coupon of 51 may take at most half of 101',
+    );
+    expect(policyViolation(() => applyCoupons(100, [ratio(4)])).message).toBe('a ratio discount must be 5..95%');
+  });
+});

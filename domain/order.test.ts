@@ -54,6 +54,48 @@ describe('findLineRuleViolations', () => {
     expect(codes([aLine({ userCouponIds: [5, 5] })])).toEqual([{ line: 0, code: 'COUPON_ON_SEVERAL_LINES' }]);
   });
 
+  test('when a rule is broken, then the violation names the field and says why in its message', () => {
+    // The gateway returns field and message in the 400 problem's errors, so the client can point at the input.
+    const [duplicate] = findLineRuleViolations([aLine({ itemId: 7 }), aLine({ itemId: 7 })]);
+    expect(duplicate).toEqual({
+      line: 1,
+      field: 'itemId',
+      code: 'DUPLICATE_ITEM',
+      message: 'item 7 appears on more than one line',
+    });
+    const [tooMany] = findLineRuleViolations([aLine({ userCouponIds: [1, 2, 3] })]);
+    expect(tooMany).toEqual({
+      line: 0,
+      field: 'userCouponIds',
+      code: 'TOO_MANY_COUPONS',
+      message: 'at most 2 coupons per line',
+    });
+    const [singleUnit] = findLineRuleViolations([aLine({ quantity: 2, userCouponIds: [1] })]);
+    expect(singleUnit).toEqual({
+      line: 0,
+      field: 'quantity',
+      code: 'COUPON_NEEDS_SINGLE_UNIT',
+      message: 'a line that uses coupons must have quantity 1',
+    });
+    const [severalLines] = findLineRuleViolations([
+      aLine({ itemId: 1, userCouponIds: [5] }),
+      aLine({ itemId: 2, userCouponIds: [5] }),
+    ]);
+    expect(severalLines).toEqual({
+      line: 1,
+      field: 'userCouponIds',
+      code: 'COUPON_ON_SEVERAL_LINES',
+      message: 'coupon 5 is used more than once',
+    });
+    const [twiceOnALine] = findLineRuleViolations([aLine({ userCouponIds: [5, 5] })]);
+    expect(twiceOnALine).toEqual({
+      line: 0,
+      field: 'userCouponIds',
+      code: 'COUPON_ON_SEVERAL_LINES',
+      message: 'a coupon is listed twice on one line',
+    });
+  });
+
   test('when several rules are broken, then each violation names its line and field', () => {
     expect(
       findLineRuleViolations([aLine({ itemId: 1 }), aLine({ itemId: 1, quantity: 2, userCouponIds: [1, 2, 3] })]),
@@ -105,6 +147,7 @@ describe('stepAfterUndo', () => {
   test('when a step that took effect finds nothing left to undo, then it is COMPENSATED (an earlier attempt did it)', () => {
     expect(stepAfterUndo('SUCCEEDED', false)).toBe('COMPENSATED');
     expect(stepAfterUndo('COMPENSATION_FAILED', false)).toBe('COMPENSATED');
+    expect(stepAfterUndo('COMPENSATED', false)).toBe('COMPENSATED');
   });
 
   test('when a step never ran, then it stays NOT_STARTED; one attempted without effect is FAILED', () => {

@@ -9,14 +9,13 @@ import { type Client } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { resolveTemporalTestServer } from '../../../scripts/lib/temporal-server';
 import { OrderSearchAttributes, TaskQueue } from '../../../workflows/definitions';
 import type { FakeServices } from './fake-services';
+import { fastTierWorkflowBundle, type WorkflowBundle } from './workflow-bundle';
 
 const { IndexedValueType } = temporal.api.enums.v1;
-
-type WorkflowBundle = Awaited<ReturnType<typeof bundleWorkflowCode>>;
 
 export interface FastEnvironment {
   client: Client;
@@ -24,8 +23,6 @@ export interface FastEnvironment {
   skip(duration: Parameters<TestWorkflowEnvironment['sleep']>[0]): Promise<void>;
   stop(): Promise<void>;
 }
-
-const SILENT_BUNDLER = { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} };
 
 /**
  * The SDK's own errors only: the saga logs every failure it handles, which these tests provoke on purpose, and the
@@ -74,7 +71,7 @@ export async function startFastEnvironment(fakes: FakeServices): Promise<FastEnv
   installQuietRuntime();
   const [environment, workflowBundle] = await Promise.all([
     TestWorkflowEnvironment.createTimeSkipping(timeSkippingServer()),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../../workflows'), logger: SILENT_BUNDLER }),
+    fastTierWorkflowBundle(require.resolve('../../../workflows')),
   ]);
   const workers = new Map<string, RunningWorker>();
 
