@@ -280,8 +280,9 @@ describe('coupons', () => {
     ]);
 
     const cases: [number[], string, string][] = [
-      [[2_000_000_000], 'COUPON_NOT_FOUND', 'coupon 2000000000 does not exist'],
-      [[theirs.userCouponId], 'COUPON_NOT_OWNED', `coupon ${theirs.userCouponId} belongs to another customer`],
+      // A quote reads only the customer's own coupons, so it cannot tell a missing coupon from someone else's.
+      [[2_000_000_000], 'COUPON_NOT_FOUND', 'coupon 2000000000 is not one of yours'],
+      [[theirs.userCouponId], 'COUPON_NOT_FOUND', `coupon ${theirs.userCouponId} is not one of yours`],
       [[used.userCouponId], 'COUPON_ALREADY_USED', `coupon ${used.userCouponId} was already used`],
       [[early.userCouponId], 'COUPON_EXPIRED', `coupon ${early.userCouponId} is valid from `],
       [[late.userCouponId], 'COUPON_EXPIRED', `coupon ${late.userCouponId} is valid from `],
