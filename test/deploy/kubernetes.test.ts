@@ -47,7 +47,11 @@ function manifestFiles(): string[] {
     .filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
     .map((file) => path.join(BASE, file));
   const selfHosted = path.join(KUBERNETES, 'overlays', 'self-hosted');
-  return [...files, path.join(selfHosted, 'namespace.yaml'), path.join(selfHosted, 'temporal-frontend-policy.yaml')];
+  return [
+    ...files,
+    path.join(selfHosted, 'app', 'namespace.yaml'),
+    path.join(selfHosted, 'temporal-frontend-policy.yaml'),
+  ];
 }
 
 /** Parses YAML with the PyYAML that kubernetes-validate brings along (no YAML parser among the npm dependencies). */
@@ -111,6 +115,9 @@ for (const overlay of OVERLAYS) {
       expect(config.metadata.namespace).toBe('order-saga');
       expect(config.data?.TEMPORAL_ADDRESS).toMatch(/:7233$/);
       expect(find(objects, 'Deployment', 'gateway').spec.template.spec.containers[0].image).toMatch(/order-saga:/);
+      if (overlay === 'self-hosted') {
+        expect(find(objects, 'NetworkPolicy', 'temporal-frontend-internal').metadata.namespace).toBe('temporal');
+      }
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }
