@@ -28,7 +28,7 @@ interface K8sObject {
   kind: string;
   metadata: { name: string; namespace?: string };
   // The shapes below are checked by the schema validation; the rule tests read them loosely.
-  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  spec?: any;
   data?: Record<string, string>;
   stringData?: Record<string, string>;
 }
