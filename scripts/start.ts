@@ -76,8 +76,17 @@ const supervisor = new Supervisor({
 });
 
 /** A TypeScript entry point of this repository, run by the same Node.js as this script. */
+/**
+ * `npm start` runs the compiled supervisor (dist/scripts/start.js), whose children run their compiled entry with
+ * plain node; started from source (`tsx scripts/start.ts`, the tests), the children go through tsx as well.
+ */
+const COMPILED = __filename.endsWith('.js');
+
 function nodeProcess(name: string, entry: string, env: NodeJS.ProcessEnv): Omit<ProcessSpec, 'readyLine'> {
-  return { name, command: process.execPath, args: ['--import', 'tsx', path.join(ROOT, entry)], cwd: ROOT, env };
+  const args = COMPILED
+    ? [path.join(__dirname, '..', entry.replace(/\.ts$/, '.js'))]
+    : ['--import', 'tsx', path.join(ROOT, entry)];
+  return { name, command: process.execPath, args, cwd: ROOT, env };
 }
 
 /**

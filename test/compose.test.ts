@@ -1,51 +1,137 @@
-/** The production-like docker-compose topology must stay a valid compose file (checked without a Docker engine). */
+/**
+ * The production-like compose topology must stay valid for Compose v2 (the docker/compose v2 binary, built into
+ * .tools/deploy by scripts/deploy-tools.sh, checks it without a Docker engine) and keep its security shape:
+ * Temporal's frontend unpublished, the Web UI on loopback, one database role per service.
+ */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DEPLOY_TOOLS, testWithTool } from './deploy/tools';
 
 const ROOT = path.resolve(__dirname, '..');
+const COMPOSE = path.join(DEPLOY_TOOLS, 'bin', 'docker-compose');
+const withCompose = testWithTool('docker compose v2', COMPOSE);
 
-function compose(args: string[]) {
-  const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', ...args], { cwd: ROOT, encoding: 'utf8' });
-  if (result.error)
-    throw new Error(`docker-compose is not installed (apt-get install docker-compose): ${result.error.message}`);
+const SERVICES = ['order', 'item', 'coupon', 'payment', 'user'] as const;
+
+function compose(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(COMPOSE, ['-f', 'docker-compose.yml', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    // No .env of the developer's and no ambient variable changes what is checked.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+  });
+  if (result.error) throw result.error;
   return result;
 }
 
-test('when docker-compose validates docker-compose.yml, then it reports no error', () => {
+interface ComposeService {
+  image?: string;
+  ports?: { target: number; published?: string; host_ip?: string }[];
+  environment?: Record<string, string | null>;
+  healthcheck?: unknown;
+  networks?: Record<string, unknown>;
+  volumes?: { source?: string; target: string }[];
+}
+
+function resolvedModel(env: NodeJS.ProcessEnv = {}): {
+  services: Record<string, ComposeService>;
+  networks: Record<string, { internal?: boolean }>;
+} {
+  const result = compose(['config', '--format', 'json'], env);
+  expect(result.stderr).toBe('');
+  return JSON.parse(result.stdout);
+}
+
+withCompose('when Compose v2 validates docker-compose.yml, then it reports no error and no warning', () => {
   const result = compose(['config', '-q']);
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
+  expect(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')).not.toMatch(/^version:/m);
 });
 
-test('when the topology is read, then it has PostgreSQL, Temporal, its UI, the set-up job, the gateway and each worker, all health-checked', () => {
-  const { stdout } = compose(['config', '--services']);
-  expect(stdout.trim().split('\n').sort()).toEqual(
-    [
-      'coupon-worker',
+withCompose(
+  'when the topology is read, then it has the Temporal jobs, the app and its workers, the long-running ones health-checked',
+  () => {
+    const { services } = resolvedModel();
+    expect(Object.keys(services).sort()).toEqual(
+      [
+        'coupon-worker',
+        'gateway',
+        'item-worker',
+        'order-worker',
+        'payment-worker',
+        'postgres',
+        'setup',
+        'temporal',
+        'temporal-namespace',
+        'temporal-schema',
+        'temporal-ui',
+      ].sort(),
+    );
+    for (const name of [
       'gateway',
-      'item-worker',
       'order-worker',
+      'item-worker',
+      'coupon-worker',
       'payment-worker',
       'postgres',
-      'setup',
       'temporal',
-      'temporal-ui',
-    ].sort(),
-  );
-  const resolved = compose(['config']).stdout;
-  for (const service of [
-    'gateway',
-    'order-worker',
-    'item-worker',
-    'coupon-worker',
-    'payment-worker',
-    'postgres',
-    'temporal',
-  ]) {
-    const block = resolved.split(/\n {2}(?=[a-z-]+:\n)/).find((part) => part.startsWith(`${service}:`));
-    expect(block).toContain('healthcheck:');
+    ]) {
+      expect({ name, healthcheck: services[name]?.healthcheck !== undefined }).toEqual({ name, healthcheck: true });
+    }
+    expect(services.temporal?.image).toMatch(/^temporalio\/server:1\.(2[89]|3\d)\.\d+$/);
+    expect(services['temporal-schema']?.image).toMatch(/^temporalio\/admin-tools:/);
+    expect(JSON.stringify(services)).not.toContain('auto-setup');
+  },
+);
+
+withCompose(
+  'when ports are published, then the Temporal frontend is not and the Web UI listens on loopback only',
+  () => {
+    const { services, networks } = resolvedModel();
+    expect(services.temporal?.ports ?? []).toEqual([]);
+    expect(services.postgres?.ports ?? []).toEqual([]);
+    expect(services['temporal-ui']?.ports).toEqual([expect.objectContaining({ host_ip: '127.0.0.1', target: 8080 })]);
+    expect(Object.keys(services.temporal?.networks ?? {})).toEqual(['internal']);
+    expect(networks.internal?.internal).toBe(true);
+  },
+);
+
+withCompose('when the app connects to PostgreSQL, then each service uses its own role and its own database', () => {
+  const { services } = resolvedModel({ ITEM_DB_PASSWORD: 'item-secret-from-env' });
+  for (const service of SERVICES) {
+    const url = new URL(services.setup?.environment?.[`${service.toUpperCase()}_DATABASE_URL`] ?? '');
+    expect({ service, user: url.username, database: url.pathname }).toEqual({
+      service,
+      user: `${service}_service`,
+      database: `/${service}`,
+    });
   }
+  expect(services.setup?.environment?.ITEM_DATABASE_URL).toContain(':item-secret-from-env@');
+  expect(services.postgres?.environment?.ITEM_DB_PASSWORD).toBe('item-secret-from-env');
+  const init = readFileSync(path.join(ROOT, 'docker', 'postgres-init.sql'), 'utf8');
+  for (const service of SERVICES) expect(init).toMatch(new RegExp(`OWNER ${service}_service;`));
+  expect(init).toMatch(/REVOKE ALL ON DATABASE .* FROM PUBLIC/);
+});
+
+withCompose('when seed passwords are set on the host, then the set-up job receives them', () => {
+  const { services } = resolvedModel({
+    SEED_ADMIN_PASSWORD: 'admin-password-16ch',
+    SEED_CUSTOMER_PASSWORD: 'customer-pw-16chars',
+  });
+  expect(services.setup?.environment).toEqual(
+    expect.objectContaining({
+      SEED_ADMIN_PASSWORD: 'admin-password-16ch',
+      SEED_CUSTOMER_PASSWORD: 'customer-pw-16chars',
+    }),
+  );
+});
+
+withCompose('when the app containers run, then they run compiled JavaScript, never tsx', () => {
+  const result = compose(['config']);
+  expect(result.stdout).not.toContain('tsx');
+  expect(result.stdout).toContain('dist/api/server.js');
 });
 
 /**

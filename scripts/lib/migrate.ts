@@ -1,11 +1,22 @@
 /** Applies each service's committed Prisma migrations to its database (`prisma migrate deploy`, offline engine). */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { databaseUrlVariable, type ServiceName } from '../../lib/config';
 
-export const ROOT = path.resolve(__dirname, '../..');
+/**
+ * The project root: the nearest folder above with a package.json. Not a fixed `../..`, so that the compiled copy
+ * (dist/scripts/lib, run by the image's set-up job and by `npm start`) finds the same prisma/ and node_modules/.
+ */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+export const ROOT = projectRoot(__dirname);
 const PRISMA_CLI = path.join(ROOT, 'node_modules', 'prisma', 'build', 'index.js');
 
 /** Runs the Prisma CLI for one service with its database URL set; rejects with the CLI's output on failure. */
