@@ -1,6 +1,6 @@
 -- The gateway's rate limit counts, shared by every gateway replica when RATE_LIMIT_STORE=postgres.
--- UNLOGGED: counts are worth nothing after a crash (they only ever hold back a client for one window), so they
--- skip the write-ahead log; PostgreSQL empties the table after a crash and it is not replicated.
+-- UNLOGGED: a count is worth nothing after a crash (it only ever holds a client back for one window), so the
+-- table skips the write-ahead log. PostgreSQL empties it after a crash and does not replicate it.
 -- CreateTable
 CREATE UNLOGGED TABLE "rate_limit_hits" (
     "key" TEXT NOT NULL,
