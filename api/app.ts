@@ -105,8 +105,6 @@ export function createApp(deps: GatewayDependencies): Express {
     { kind: deps.rateLimitStore ?? 'memory', counts: deps.services.users.rateLimitHits },
   );
   app.use('/users/login', limiters.loginByAddress);
-  app.post('/users/login', limiters.loginByAccount);
-  app.post('/users', limiters.signUpByAddress);
 
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
@@ -121,7 +119,10 @@ export function createApp(deps: GatewayDependencies): Express {
     }));
 
   systemRoutes(context, deps.checkHealth, openApiDocument);
-  userRoutes(context, deps.services.users, deps.auth);
+  userRoutes(context, deps.services.users, deps.auth, {
+    signUp: limiters.signUpByAddress,
+    loginByAccount: limiters.loginByAccount,
+  });
   itemRoutes(context, deps.services.items);
   couponRoutes(context, deps.services);
   orderRoutes(context, deps.services.orders, deps.saga, {
