@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import cors from 'cors';
 import express, { type Express } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -12,8 +11,10 @@ import type { ItemService } from '../services/item';
 import type { OrderService } from '../services/order';
 import type { UserService } from '../services/user';
 import { createAuthenticator, type AuthConfig, type AuthenticatedUser } from './auth';
+import type { OrderLimits, RateLimit, RateLimitStoreKind, TrustProxy } from './config';
 import type { RouteContext } from './http';
-import { notFoundHandler, problemHandler, HttpProblem, sendProblem } from './problem';
+import { notFoundHandler, problemHandler } from './problem';
+import { createLimiters } from './rate-limits';
 import { adminRoutes } from './routes/admin';
 import { couponRoutes } from './routes/coupons';
 import { itemRoutes } from './routes/items';
@@ -30,8 +31,18 @@ export interface GatewayDependencies {
   logger: Logger;
   /** Origins allowed by CORS; CORS is off when empty. */
   corsOrigins?: string[];
-  /** Login attempts allowed per client address and window. */
-  loginRateLimit?: { limit: number; windowMs: number };
+  /** Login attempts allowed per client address and window (default 10 a minute). */
+  loginRateLimit?: RateLimit;
+  /** Failed login attempts allowed per account and window; none when left out. */
+  loginAccountRateLimit?: RateLimit;
+  /** Sign-ups allowed per client address and window; none when left out. */
+  signUpRateLimit?: RateLimit;
+  /** What one customer may hold and do on the order flow; no caps when left out. */
+  orderLimits?: OrderLimits;
+  /** Express's 'trust proxy' (default off: X-Forwarded-For is ignored). */
+  trustProxy?: TrustProxy;
+  /** Where the rate limits count (default: this process's memory). */
+  rateLimitStore?: RateLimitStoreKind;
   bodyLimit?: string;
 }
 
@@ -40,7 +51,9 @@ export const REQUEST_ID_HEADER = 'X-Request-Id';
 export function createApp(deps: GatewayDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Off unless configured: otherwise any client could name its own address in X-Forwarded-For and so escape the
+  // per-address limits.
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -82,23 +95,22 @@ export function createApp(deps: GatewayDependencies): Express {
   }
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb' }));
 
-  const loginLimit = deps.loginRateLimit ?? { limit: 10, windowMs: 60_000 };
-  app.use(
-    '/users/login',
-    rateLimit({
-      windowMs: loginLimit.windowMs,
-      limit: loginLimit.limit,
-      standardHeaders: 'draft-7',
-      legacyHeaders: false,
-      handler: (_req, res) =>
-        sendProblem(res, new HttpProblem('TOO_MANY_REQUESTS', 'too many login attempts; try again later')),
-    }),
+  const limiters = createLimiters(
+    {
+      login: deps.loginRateLimit ?? { limit: 10, windowMs: 60_000 },
+      loginAccount: deps.loginAccountRateLimit,
+      signUp: deps.signUpRateLimit,
+      orders: deps.orderLimits?.rate,
+    },
+    { kind: deps.rateLimitStore ?? 'memory', counts: deps.services.users.rateLimitHits },
   );
+  app.use('/users/login', limiters.loginByAddress);
 
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   const router = express.Router();
-  const context: RouteContext = { router, registry, authenticate: createAuthenticator(deps.auth) };
+  const authenticate = createAuthenticator(deps.auth, (id) => deps.services.users.findAccount(id));
+  const context: RouteContext = { router, registry, authenticate };
   let document: object | undefined;
   const openApiDocument = () =>
     (document ??= new OpenApiGeneratorV31(registry.definitions).generateDocument({
@@ -107,10 +119,16 @@ export function createApp(deps: GatewayDependencies): Express {
     }));
 
   systemRoutes(context, deps.checkHealth, openApiDocument);
-  userRoutes(context, deps.services.users, deps.auth);
+  userRoutes(context, deps.services.users, deps.auth, {
+    signUp: limiters.signUpByAddress,
+    loginByAccount: limiters.loginByAccount,
+  });
   itemRoutes(context, deps.services.items);
   couponRoutes(context, deps.services);
-  orderRoutes(context, deps.services.orders, deps.saga);
+  orderRoutes(context, deps.services.orders, deps.saga, {
+    limits: deps.orderLimits,
+    rateLimiter: limiters.ordersByCustomer,
+  });
   adminRoutes(context, deps.services.orders, deps.saga);
   router.get('/docs/init.js', (_req, res) => {
     res.type('application/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });");

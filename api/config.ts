@@ -1,6 +1,7 @@
 /** The gateway's configuration, parsed once at start-up; a production start without a JWT secret fails fast. */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Duration } from '@temporalio/common';
 import { z } from 'zod';
@@ -27,6 +28,33 @@ import {
 import { SERVICE_NAMES, type ServiceName } from '../lib/services';
 
 export const MIN_JWT_SECRET_LENGTH = 32;
+/** The longest access token lifetime the gateway issues or accepts: a stolen token is worth a day at most. */
+export const MAX_JWT_EXPIRES_IN_SECONDS = 86_400;
+export const DEFAULT_JWT_AUDIENCE = 'order-saga-api';
+
+/** A request limit: at most `limit` requests per key within `windowMs`. */
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
+
+/** What one customer may hold and do on the order flow (see the README's "Abuse limits"). */
+export interface OrderLimits {
+  /** Orders not yet COMPLETED or CANCELLED per customer; each holds stock and, at most, one payment slot. */
+  maxOpenOrders: number;
+  maxUnitsPerLine: number;
+  /** POST /orders per customer. */
+  rate: RateLimit;
+  /** Whether test card tokens that hang the card gateway (tok_timeout) are accepted: never in production. */
+  allowHangingTestCards: boolean;
+}
+
+/** Express's 'trust proxy': off, a hop count, or the addresses and subnets of the proxies in front. */
+export type TrustProxy = false | number | string[];
+
+/** Where the rate limits keep their counts: per process, or in the user database, shared by every replica. */
+export const RATE_LIMIT_STORES = ['memory', 'postgres'] as const;
+export type RateLimitStoreKind = (typeof RATE_LIMIT_STORES)[number];
 
 export interface GatewayConfig {
   port: number;
@@ -34,8 +62,17 @@ export interface GatewayConfig {
   databases: Record<ServiceName, DatabaseSettings>;
   jwtSecret: string;
   jwtExpiresInSeconds: number;
+  jwtAudience: string;
   corsOrigins: string[];
-  loginRateLimit: { limit: number; windowMs: number };
+  /** Login attempts per client address. */
+  loginRateLimit: RateLimit;
+  /** Failed login attempts per account (lower-cased, trimmed email). */
+  loginAccountRateLimit: RateLimit;
+  /** Sign-ups per client address. */
+  signUpRateLimit: RateLimit;
+  orderLimits: OrderLimits;
+  trustProxy: TrustProxy;
+  rateLimitStore: RateLimitStoreKind;
   logLevel: string;
   /** How often an order whose undo failed for a non-transient reason retries it by itself. */
   compensationRetryInterval: Duration;
@@ -48,12 +85,25 @@ export const GATEWAY_VARIABLES = {
   jwtSecret: variable(
     'JWT_SECRET',
     z.string().optional(),
-    'random, kept in `.data/dev-jwt-secret` (not in production)',
+    'random, kept in `.data/secrets/dev-jwt-secret` (not in production)',
     `HS256 signing secret, at least ${MIN_JWT_SECRET_LENGTH} characters; **required** when \`NODE_ENV=production\``,
     { secret: true },
   ),
   dataDir: DATA_DIR,
-  jwtExpiresInSeconds: variable('JWT_EXPIRES_IN_SECONDS', positiveInteger(3600), '`3600`', 'access token lifetime'),
+  jwtExpiresInSeconds: variable(
+    'JWT_EXPIRES_IN_SECONDS',
+    positiveInteger(3600).refine((seconds) => seconds <= MAX_JWT_EXPIRES_IN_SECONDS, {
+      message: `must be at most ${MAX_JWT_EXPIRES_IN_SECONDS} (24 hours)`,
+    }),
+    '`3600`',
+    `access token lifetime, at most ${MAX_JWT_EXPIRES_IN_SECONDS}; a token claiming a longer one is refused`,
+  ),
+  jwtAudience: variable(
+    'JWT_AUDIENCE',
+    z.string().optional().default(DEFAULT_JWT_AUDIENCE),
+    `\`${DEFAULT_JWT_AUDIENCE}\``,
+    '`aud` of the tokens the gateway issues; a token for another audience is refused',
+  ),
   corsOrigins: variable(
     'CORS_ORIGINS',
     z
@@ -74,7 +124,59 @@ export const GATEWAY_VARIABLES = {
     '`10`',
     'login attempts per client address and window',
   ),
-  loginRateWindowMs: variable('LOGIN_RATE_WINDOW_MS', positiveInteger(60_000), '`60000`', 'the login rate window'),
+  loginRateWindowMs: variable(
+    'LOGIN_RATE_WINDOW_MS',
+    positiveInteger(60_000),
+    '`60000`',
+    'the window of both login limits',
+  ),
+  loginAccountRateLimit: variable(
+    'LOGIN_ACCOUNT_RATE_LIMIT',
+    positiveInteger(10),
+    '`10`',
+    'failed login attempts per account (lower-cased, trimmed email) and window, from any address',
+  ),
+  signUpRateLimit: variable('SIGNUP_RATE_LIMIT', positiveInteger(10), '`10`', 'sign-ups per client address and window'),
+  signUpRateWindowMs: variable(
+    'SIGNUP_RATE_WINDOW_MS',
+    positiveInteger(3_600_000),
+    '`3600000`',
+    'the sign-up rate window',
+  ),
+  maxOpenOrders: variable(
+    'ORDER_MAX_OPEN_PER_CUSTOMER',
+    positiveInteger(5),
+    '`5`',
+    'orders of one customer that have not ended (not `COMPLETED` or `CANCELLED`); more get `429 TOO_MANY_OPEN_ORDERS`',
+  ),
+  maxUnitsPerLine: variable(
+    'ORDER_MAX_UNITS_PER_LINE',
+    positiveInteger(100),
+    '`100`',
+    'largest `quantity` of one order line; more gets `422 ORDER_LINE_RULES`',
+  ),
+  orderRateLimit: variable(
+    'ORDER_RATE_LIMIT',
+    positiveInteger(30),
+    '`30`',
+    '`POST /orders` per customer and window; more get `429 TOO_MANY_REQUESTS`',
+  ),
+  orderRateWindowMs: variable('ORDER_RATE_WINDOW_MS', positiveInteger(60_000), '`60000`', 'the order rate window'),
+  trustProxy: variable(
+    'TRUST_PROXY',
+    z
+      .string()
+      .optional()
+      .transform((raw, context) => parseTrustProxy(raw, (message) => context.addIssue({ code: 'custom', message }))),
+    "off: the client address is the connection's",
+    'proxies in front of the gateway whose `X-Forwarded-For` is believed: a hop count, or comma-separated addresses or subnets (`loopback`, `10.0.0.0/8`)',
+  ),
+  rateLimitStore: variable(
+    'RATE_LIMIT_STORE',
+    z.enum(RATE_LIMIT_STORES).optional().default('memory'),
+    '`memory`',
+    '`postgres` keeps the rate limit counts in the user database, shared by every gateway replica',
+  ),
   logLevel: variable('LOG_LEVEL', z.string().optional().default('info'), '`info`', 'pino log level'),
   uiUrl: TEMPORAL_UI_URL,
   compensationRetryIntervalSeconds: COMPENSATION_RETRY_INTERVAL_SECONDS,
@@ -90,16 +192,85 @@ export const GATEWAY_KIND: ConfigKind = {
   ],
 };
 
+/** Named subnets Express's 'trust proxy' understands. */
+const NAMED_SUBNETS = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isAddressOrSubnet(entry: string): boolean {
+  if (NAMED_SUBNETS.includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address ?? '');
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (version === 4 ? 32 : 128);
+}
+
 /**
- * Outside production a missing JWT_SECRET is replaced by a random one kept in the git-ignored data folder,
- * so tokens survive restarts on a developer machine and no usable secret is ever committed.
+ * TRUST_PROXY as Express takes it. `true` (trust every hop) is refused: anyone could then name any address in
+ * X-Forwarded-For and reset the per-address limits at will.
+ */
+export function parseTrustProxy(raw: string | undefined, refuse: (message: string) => void): TrustProxy {
+  const value = raw?.trim() ?? '';
+  if (value === '' || value === 'false' || value === '0') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true') {
+    refuse('must be a hop count or a list of proxy addresses, not true (every client could then pick its address)');
+    return false;
+  }
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const bad = entries.filter((entry) => !isAddressOrSubnet(entry));
+  if (bad.length > 0) refuse(`has entries that are neither a hop count, an address nor a subnet: ${bad.join(', ')}`);
+  return entries;
+}
+
+/** Where the development secret lives inside the data folder: a folder of its own that only its owner can open. */
+export const DEV_SECRET_FOLDER = 'secrets';
+export const DEV_SECRET_FILE = 'dev-jwt-secret';
+
+/**
+ * Refuses a secret's folder or file that someone else owns, that group or others may read or write, or that is
+ * a symbolic link: whoever could write it could sign their own admin tokens, whoever could read it could forge them.
+ */
+function checkPrivate(target: string, kind: 'folder' | 'file'): void {
+  const stats = lstatSync(target);
+  const isRightKind = kind === 'folder' ? stats.isDirectory() : stats.isFile();
+  if (!isRightKind) throw new ConfigError(`${target} must be a ${kind} (not a link); remove it or set JWT_SECRET`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && stats.uid !== uid) {
+    throw new ConfigError(
+      `${target} belongs to user ${stats.uid}, not to this process's user ${uid}; remove it or set JWT_SECRET`,
+    );
+  }
+  if ((stats.mode & 0o077) !== 0) {
+    const mode = (stats.mode & 0o777).toString(8);
+    throw new ConfigError(
+      `${target} has mode ${mode}: group and others must have no access (chmod ${kind === 'folder' ? '700' : '600'} it) or set JWT_SECRET`,
+    );
+  }
+}
+
+/**
+ * Outside production a missing JWT_SECRET is replaced by a random one kept in the git-ignored data folder, so
+ * tokens survive restarts on a developer machine and no usable secret is ever committed. It sits in a folder of
+ * mode 0700 (file 0600) owned by this user, checked on every start: the data folder itself may be shared or
+ * world-writable (a root-run container, /tmp), and a secret planted or read there would let anyone sign tokens.
  */
 function developmentSecret(dataDir: string): string {
-  const file = path.join(dataDir, 'dev-jwt-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const folder = path.join(dataDir, DEV_SECRET_FOLDER);
+  const file = path.join(folder, DEV_SECRET_FILE);
   mkdirSync(dataDir, { recursive: true });
+  if (!existsSync(folder)) mkdirSync(folder, { mode: 0o700 });
+  checkPrivate(folder, 'folder');
+  if (existsSync(file)) {
+    checkPrivate(file, 'file');
+    return readFileSync(file, 'utf8').trim();
+  }
   const secret = randomBytes(48).toString('base64url');
-  writeFileSync(file, secret, { mode: 0o600 });
+  // 'wx': never through a file (or link) that appeared meanwhile.
+  writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
   return secret;
 }
 
@@ -127,8 +298,19 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     databases,
     jwtSecret: jwtSecretOf(values),
     jwtExpiresInSeconds: values.jwtExpiresInSeconds,
+    jwtAudience: values.jwtAudience,
     corsOrigins: values.corsOrigins,
     loginRateLimit: { limit: values.loginRateLimit, windowMs: values.loginRateWindowMs },
+    loginAccountRateLimit: { limit: values.loginAccountRateLimit, windowMs: values.loginRateWindowMs },
+    signUpRateLimit: { limit: values.signUpRateLimit, windowMs: values.signUpRateWindowMs },
+    orderLimits: {
+      maxOpenOrders: values.maxOpenOrders,
+      maxUnitsPerLine: values.maxUnitsPerLine,
+      rate: { limit: values.orderRateLimit, windowMs: values.orderRateWindowMs },
+      allowHangingTestCards: values.nodeEnv !== 'production',
+    },
+    trustProxy: values.trustProxy,
+    rateLimitStore: values.rateLimitStore,
     logLevel: values.logLevel,
     compensationRetryInterval: `${values.compensationRetryIntervalSeconds}s`,
   };

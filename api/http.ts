@@ -24,6 +24,8 @@ export interface RouteSpec<Body, Query, Params, A extends Access = Access> {
   query?: ZodType<Query>;
   params?: ZodType<Params>;
   headers?: z.ZodObject;
+  /** Run after authentication and before validation (a per-caller rate limit counts malformed requests too). */
+  before?: RequestHandler[];
   responses: Record<number, { description: string; schema?: ZodType }>;
 }
 
@@ -111,6 +113,7 @@ export function defineRoute<Body = undefined, Query = undefined, Params = undefi
   const access: Access = spec.access;
   const handlers: RequestHandler[] = [];
   if (access !== 'public') handlers.push(context.authenticate(access));
+  handlers.push(...(spec.before ?? []));
   handlers.push(async (req, res) => {
     const errors: FieldError[] = [];
     if (spec.body && !hasJsonOrNoBody(req)) {

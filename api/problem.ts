@@ -35,6 +35,9 @@ export const SERVICE_PROBLEMS = {
   IDEMPOTENCY_CONFLICT: { status: 409, title: 'Idempotency key reused' },
   ORDER_LINE_RULES: { status: 422, title: 'Order lines break a rule' },
   ORDER_TOTAL_TOO_LARGE: { status: 422, title: 'Order total too large' },
+  // Not a broken request: the same one succeeds once an order of the customer ends.
+  TOO_MANY_OPEN_ORDERS: { status: 429, title: 'Too many open orders' },
+  TEST_CARD_NOT_ALLOWED: { status: 422, title: 'Test card not allowed' },
   ORDER_NOT_CANCELLABLE: { status: 409, title: 'Order cannot be cancelled' },
   ORDER_NOT_STUCK: { status: 409, title: 'Order is not waiting for an operator' },
   // A request that is well-formed but contradicts itself (a coupon period that ends before it starts).

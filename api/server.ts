@@ -25,13 +25,18 @@ async function main(): Promise<void> {
     saga: createSagaClient(client, config.temporal.uiUrl, {
       compensationRetryInterval: config.compensationRetryInterval,
     }),
-    auth: { secret: config.jwtSecret, expiresInSeconds: config.jwtExpiresInSeconds },
+    auth: { secret: config.jwtSecret, expiresInSeconds: config.jwtExpiresInSeconds, audience: config.jwtAudience },
     checkHealth: createHealthCheck(connection, databases, (dependency, reason) =>
       logger.warn({ dependency, reason }, 'health check failed'),
     ),
     logger,
     corsOrigins: config.corsOrigins,
     loginRateLimit: config.loginRateLimit,
+    loginAccountRateLimit: config.loginAccountRateLimit,
+    signUpRateLimit: config.signUpRateLimit,
+    orderLimits: config.orderLimits,
+    trustProxy: config.trustProxy,
+    rateLimitStore: config.rateLimitStore,
   });
 
   const server = app.listen(config.port, () => logger.info(`gateway listening on http://localhost:${config.port}`));

@@ -387,6 +387,12 @@ export const DATA_DIR = variable(
   'where embedded data, the development JWT secret and `processes.json` live',
 );
 
+/**
+ * Activity slots of one payment worker (Temporal's own default, made explicit). A customer holds at most
+ * ORDER_MAX_OPEN_PER_CUSTOMER (default 5) of them at once, since each open order runs at most one charge.
+ */
+export const DEFAULT_PAYMENT_WORKER_SLOTS = 100;
+
 /** Extra variables of single workers, beside the Temporal and database ones every worker reads. */
 export const WORKER_VARIABLES = {
   item: {},
@@ -397,6 +403,12 @@ export const WORKER_VARIABLES = {
       positiveInteger(60_000),
       '`60000`',
       'how long the simulated card gateway hangs for `tok_timeout`',
+    ),
+    maxConcurrentCharges: variable(
+      'PAYMENT_WORKER_MAX_CONCURRENT_ACTIVITIES',
+      positiveInteger(DEFAULT_PAYMENT_WORKER_SLOTS),
+      `\`${DEFAULT_PAYMENT_WORKER_SLOTS}\``,
+      "charges and refunds one payment worker runs at once (its `maxConcurrentActivityTaskExecutions`); keep it well above the gateway's `ORDER_MAX_OPEN_PER_CUSTOMER`",
     ),
   },
   order: {

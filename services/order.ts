@@ -14,7 +14,7 @@ import {
 } from '../domain/order';
 import type { OrderDb } from '../lib/databases';
 import { isUniqueViolation } from '../lib/databases';
-import { ServiceError } from '../lib/errors';
+import { ServiceError, type InputFieldError } from '../lib/errors';
 
 export interface OrderView {
   orderId: string;
@@ -128,20 +128,68 @@ function isStale(progress: OrderProgress, current: { status: OrderStatus; seq: b
   return BigInt(progress.seq) <= current.seq;
 }
 
-/** Refuses lines that break an order rule needing no data (each item once, coupon limits), naming each field. */
-function checkLineRules(lines: readonly OrderLineInput[]): void {
-  const violations = findLineRuleViolations(lines);
-  if (violations.length > 0) {
-    throw new ServiceError(
-      'ORDER_LINE_RULES',
-      violations.map((v) => v.message).join('; '),
-      violations.map((v) => ({ path: `lines.${v.line}.${v.field}`, message: `${v.code}: ${v.message}` })),
-    );
+/** Abuse limits of one customer, set by the gateway's configuration; a limit left out is not applied. */
+export interface OrderLimits {
+  /** Orders of the customer that have not ended (not COMPLETED or CANCELLED), this one not counted. */
+  maxOpenOrders?: number;
+  maxUnitsPerLine?: number;
+}
+
+/** A broken line rule: the field at fault, the rule's code and why. */
+interface LineFault {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** The lines whose quantity exceeds the per-line cap: a customer cannot hold a whole stock with one line. */
+function unitFaults(lines: readonly OrderLineInput[], maxUnitsPerLine: number | undefined): LineFault[] {
+  if (maxUnitsPerLine === undefined) return [];
+  return lines.flatMap((line, index) =>
+    line.quantity > maxUnitsPerLine
+      ? [
+          {
+            path: `lines.${index}.quantity`,
+            code: 'TOO_MANY_UNITS',
+            message: `at most ${maxUnitsPerLine} units per line`,
+          },
+        ]
+      : [],
+  );
+}
+
+/** Refuses lines that break an order rule needing no data (each item once, coupon limits, units), naming each field. */
+function checkLineRules(lines: readonly OrderLineInput[], maxUnitsPerLine?: number): void {
+  const faults: LineFault[] = [
+    ...findLineRuleViolations(lines).map((v) => ({
+      path: `lines.${v.line}.${v.field}`,
+      code: v.code,
+      message: v.message,
+    })),
+    ...unitFaults(lines, maxUnitsPerLine),
+  ];
+  if (faults.length > 0) {
+    const fields: InputFieldError[] = faults.map((f) => ({ path: f.path, message: `${f.code}: ${f.message}` }));
+    throw new ServiceError('ORDER_LINE_RULES', faults.map((f) => f.message).join('; '), fields);
   }
   // The order's amounts are 32-bit columns (and the charge's amount); a larger total is refused, not a 500.
   if (!isOrderTotalAllowed(lines)) {
     throw new ServiceError('ORDER_TOTAL_TOO_LARGE', `an order's total may be at most ${MAX_ORDER_TOTAL}`);
   }
+}
+
+/**
+ * First key of the advisory lock that serialises one customer's order creation (the second key is the customer
+ * id). A constant of its own, so the lock cannot collide with another use of advisory locks in this database.
+ */
+const OPEN_ORDERS_LOCK_SPACE = 0x6f726472; // "ordr"
+
+/** The order an idempotency key already names, or IDEMPOTENCY_CONFLICT when the request differs. */
+function replayOf(existing: StoredOrder, order: NewOrder): { order: OrderView; created: false } {
+  if (existing.requestFingerprint !== (order.requestFingerprint ?? null)) {
+    throw new ServiceError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used for a different request');
+  }
+  return { order: toView(existing), created: false };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -157,38 +205,58 @@ export function createOrderService(db: OrderDb) {
     getOrder,
 
     /**
-     * Records a new PENDING order, unless its lines break a rule (ORDER_LINE_RULES). With an idempotency key
-     * already used by this customer it returns that order instead (`created: false`), or fails with
-     * IDEMPOTENCY_CONFLICT when the request differs.
+     * Records a new PENDING order, unless its lines break a rule (ORDER_LINE_RULES, including more units on a
+     * line than `limits.maxUnitsPerLine`) or the customer already has `limits.maxOpenOrders` orders that have not
+     * ended (TOO_MANY_OPEN_ORDERS). With an idempotency key already used by this customer it returns that order
+     * instead (`created: false`), even at the cap, or fails with IDEMPOTENCY_CONFLICT when the request differs.
+     *
+     * The count and the insert run in one transaction under an advisory lock on the customer, so two concurrent
+     * requests cannot both take the last slot; other customers' orders do not wait for the lock.
      */
-    async createOrder(order: NewOrder): Promise<{ order: OrderView; created: boolean }> {
-      checkLineRules(order.lines);
-      try {
-        const created = await db.order.create({
-          data: {
-            id: order.orderId,
-            workflowId: order.workflowId,
-            customerId: order.customerId,
-            totalPrice: orderTotal(order.lines),
-            idempotencyKey: order.idempotencyKey ?? null,
-            requestFingerprint: order.requestFingerprint ?? null,
-            lines: { create: order.lines.map((line, lineNumber) => ({ lineNumber, ...line })) },
-            history: { create: [{ status: 'PENDING' }] },
-          },
+    async createOrder(order: NewOrder, limits: OrderLimits = {}): Promise<{ order: OrderView; created: boolean }> {
+      checkLineRules(order.lines, limits.maxUnitsPerLine);
+      const byKey = (tx: Pick<OrderDb, 'order'>, idempotencyKey: string) =>
+        tx.order.findUnique({
+          where: { customerId_idempotencyKey: { customerId: order.customerId, idempotencyKey } },
           include: orderInclude,
         });
-        return { order: toView(created), created: true };
+      try {
+        return await db.$transaction(async (tx) => {
+          if (limits.maxOpenOrders !== undefined) {
+            await tx.$executeRaw`SELECT pg_advisory_xact_lock(${OPEN_ORDERS_LOCK_SPACE}::int, ${order.customerId}::int)`;
+            // A replay is no new order: it is answered even when the customer is at the cap.
+            const existing = order.idempotencyKey ? await byKey(tx, order.idempotencyKey) : null;
+            if (existing) return replayOf(existing, order);
+            const open = await tx.order.count({
+              where: { customerId: order.customerId, status: { notIn: [...TERMINAL_STATUSES] } },
+            });
+            if (open >= limits.maxOpenOrders) {
+              throw new ServiceError(
+                'TOO_MANY_OPEN_ORDERS',
+                `at most ${limits.maxOpenOrders} orders may be open at once; wait until one completes or is cancelled`,
+              );
+            }
+          }
+          const created = await tx.order.create({
+            data: {
+              id: order.orderId,
+              workflowId: order.workflowId,
+              customerId: order.customerId,
+              totalPrice: orderTotal(order.lines),
+              idempotencyKey: order.idempotencyKey ?? null,
+              requestFingerprint: order.requestFingerprint ?? null,
+              lines: { create: order.lines.map((line, lineNumber) => ({ lineNumber, ...line })) },
+              history: { create: [{ status: 'PENDING' }] },
+            },
+            include: orderInclude,
+          });
+          return { order: toView(created), created: true };
+        });
       } catch (error) {
         if (!isUniqueViolation(error) || !order.idempotencyKey) throw error;
-        const existing = await db.order.findUnique({
-          where: { customerId_idempotencyKey: { customerId: order.customerId, idempotencyKey: order.idempotencyKey } },
-          include: orderInclude,
-        });
+        const existing = await byKey(db, order.idempotencyKey);
         if (!existing) throw error;
-        if (existing.requestFingerprint !== (order.requestFingerprint ?? null)) {
-          throw new ServiceError('IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used for a different request');
-        }
-        return { order: toView(existing), created: false };
+        return replayOf(existing, order);
       }
     },
 

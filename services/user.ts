@@ -30,8 +30,66 @@ export interface NewUser {
 
 const userFields = { id: true, email: true, name: true, address: true, role: true } as const;
 
+/** A rate limit count as the user database keeps it for the gateway: hits so far and when the window ends. */
+export interface RateLimitHits {
+  hits: number;
+  resetAt: Date;
+}
+
+/** Expired counts are swept at most this often per process; a count past its window is reset anyway when hit. */
+const SWEEP_INTERVAL_MS = 60_000;
+
 /** Compared against when the email is unknown, so a login takes as long whether or not the account exists. */
 const decoyHash = hashPassword(randomBytes(16).toString('hex'));
+
+/**
+ * The gateway's shared rate limit counts (table rate_limit_hits). Each call is one statement, so replicas that
+ * count the same key at once never lose a hit; the window starts with the first hit and the database clock is the
+ * one clock every replica agrees on.
+ */
+function createRateLimitHits(db: UserDb) {
+  let lastSweep = 0;
+
+  /** Deletes counts whose window has ended, so keys seen once do not pile up. */
+  async function sweep(): Promise<void> {
+    if (Date.now() - lastSweep < SWEEP_INTERVAL_MS) return;
+    lastSweep = Date.now();
+    await db.$executeRaw`DELETE FROM rate_limit_hits WHERE reset_at < now()`;
+  }
+
+  return {
+    /** Counts one hit of the key; a key whose window has ended starts a new one of `windowMs`. */
+    async increment(key: string, windowMs: number): Promise<RateLimitHits> {
+      await sweep();
+      const [row] = await db.$queryRaw<{ hits: number; reset_at: Date }[]>`
+        INSERT INTO rate_limit_hits (key, hits, reset_at)
+        VALUES (${key}, 1, now() + make_interval(secs => ${windowMs / 1000}::float8))
+        ON CONFLICT (key) DO UPDATE SET
+          hits = CASE WHEN rate_limit_hits.reset_at <= now() THEN 1 ELSE rate_limit_hits.hits + 1 END,
+          reset_at = CASE WHEN rate_limit_hits.reset_at <= now() THEN EXCLUDED.reset_at ELSE rate_limit_hits.reset_at END
+        RETURNING hits, reset_at`;
+      if (!row) throw new Error(`rate limit count of ${key} was not written`);
+      return { hits: row.hits, resetAt: row.reset_at };
+    },
+
+    /** Takes one hit back (a request the limiter was told not to count after all). */
+    async decrement(key: string): Promise<void> {
+      await db.$executeRaw`UPDATE rate_limit_hits SET hits = hits - 1 WHERE key = ${key} AND hits > 0`;
+    },
+
+    async get(key: string): Promise<RateLimitHits | undefined> {
+      const [row] = await db.$queryRaw<{ hits: number; reset_at: Date }[]>`
+        SELECT hits, reset_at FROM rate_limit_hits WHERE key = ${key} AND reset_at > now()`;
+      return row ? { hits: row.hits, resetAt: row.reset_at } : undefined;
+    },
+
+    async reset(key: string): Promise<void> {
+      await db.$executeRaw`DELETE FROM rate_limit_hits WHERE key = ${key}`;
+    },
+  };
+}
+
+export type RateLimitCounts = ReturnType<typeof createRateLimitHits>;
 
 export function createUserService(db: UserDb) {
   /**
@@ -86,6 +144,13 @@ export function createUserService(db: UserDb) {
       if (!user) throw notFound('user', id);
       return user;
     },
+
+    /** Who the account is now (id and role), for checking a token on each request; null when it was deleted. */
+    async findAccount(id: number): Promise<Pick<User, 'id' | 'role'> | null> {
+      return db.user.findUnique({ where: { id }, select: { id: true, role: true } });
+    },
+
+    rateLimitHits: createRateLimitHits(db),
 
     async findByEmail(email: string): Promise<User | null> {
       return db.user.findUnique({ where: { email: email.toLowerCase() }, select: userFields });

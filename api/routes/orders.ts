@@ -1,11 +1,13 @@
 /** Orders: place an order (starts the saga), read one or all of the caller's orders, cancel one. */
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_CARD_TOKEN } from '../../domain/card-tokens';
+import type { RequestHandler } from 'express';
+import { DEFAULT_CARD_TOKEN, TestCardToken } from '../../domain/card-tokens';
 import { MAX_ORDER_TOTAL, type OrderLineInput } from '../../domain/order';
 import { ServiceError, notFound } from '../../lib/errors';
 import type { OrderService, OrderView } from '../../services/order';
 import type { AuthenticatedUser } from '../auth';
+import type { OrderLimits } from '../config';
 import { ProblemSchema, defineRoute, type RouteContext } from '../http';
 import { HttpProblem } from '../problem';
 import type { SagaClient } from '../saga-client';
@@ -34,7 +36,29 @@ function visibleTo(order: OrderView | null, user: AuthenticatedUser, orderId: st
   return order;
 }
 
-export function orderRoutes(context: RouteContext, orders: OrderService, saga: SagaClient): void {
+/**
+ * Refuses, where hanging test cards are not allowed (production), the card token that makes the simulated gateway
+ * hang: each such order would hold its stock and a payment worker slot for the whole payment bound.
+ */
+function checkCardToken(token: string, limits: OrderLimits | undefined): void {
+  if (limits && !limits.allowHangingTestCards && token === TestCardToken.hang) {
+    throw new ServiceError('TEST_CARD_NOT_ALLOWED', `the test card ${token} is not accepted in production`);
+  }
+}
+
+export interface OrderRouteOptions {
+  /** The caps of one customer; none when left out. */
+  limits?: OrderLimits;
+  /** POST /orders per customer, run once the caller is known. */
+  rateLimiter?: RequestHandler;
+}
+
+export function orderRoutes(
+  context: RouteContext,
+  orders: OrderService,
+  saga: SagaClient,
+  { limits, rateLimiter }: OrderRouteOptions = {},
+): void {
   const accepted = (order: OrderView) => ({
     orderId: order.orderId,
     status: order.status,
@@ -51,12 +75,17 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
       access: 'user',
       body: PlaceOrderRequestSchema,
       headers: IdempotencyHeaders,
+      before: rateLimiter ? [rateLimiter] : [],
       responses: {
         202: { description: 'Accepted; follow links.self for the outcome', schema: Accepted },
         400: { description: 'Malformed request', schema: ProblemSchema },
         409: { description: 'Idempotency-Key reused with a different body', schema: ProblemSchema },
         422: {
-          description: `The lines break an order rule, or the total exceeds ${MAX_ORDER_TOTAL} (ORDER_TOTAL_TOO_LARGE)`,
+          description: `The lines break an order rule (including too many units on a line), the total exceeds ${MAX_ORDER_TOTAL} (ORDER_TOTAL_TOO_LARGE), or a hanging test card in production (TEST_CARD_NOT_ALLOWED)`,
+          schema: ProblemSchema,
+        },
+        429: {
+          description: 'Too many orders open at once (TOO_MANY_OPEN_ORDERS) or placed too fast (TOO_MANY_REQUESTS)',
           schema: ProblemSchema,
         },
       },
@@ -74,20 +103,24 @@ export function orderRoutes(context: RouteContext, orders: OrderService, saga: S
         userCouponIds: line.userCouponIds ?? [],
       }));
       const paymentToken = body.payment?.token ?? DEFAULT_CARD_TOKEN;
+      checkCardToken(paymentToken, limits);
       const orderId = randomUUID();
       const idempotencyKey = headers.data['idempotency-key'];
-      const { order, created } = await orders.createOrder({
-        orderId,
-        workflowId: saga.workflowId(orderId),
-        customerId: user.id,
-        lines,
-        ...(idempotencyKey
-          ? {
-              idempotencyKey,
-              requestFingerprint: createHash('sha256').update(JSON.stringify({ lines, paymentToken })).digest('hex'),
-            }
-          : {}),
-      });
+      const { order, created } = await orders.createOrder(
+        {
+          orderId,
+          workflowId: saga.workflowId(orderId),
+          customerId: user.id,
+          lines,
+          ...(idempotencyKey
+            ? {
+                idempotencyKey,
+                requestFingerprint: createHash('sha256').update(JSON.stringify({ lines, paymentToken })).digest('hex'),
+              }
+            : {}),
+        },
+        { maxOpenOrders: limits?.maxOpenOrders, maxUnitsPerLine: limits?.maxUnitsPerLine },
+      );
       // A replayed key attaches to the order's workflow; should an earlier attempt have stopped between
       // recording the order and starting it, the replay starts it.
       if (created || order.status === 'PENDING') {

@@ -1,4 +1,5 @@
 /** Accounts: sign-up, login (issues the JWT) and the caller's own profile. */
+import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { ROLES, type UserService } from '../../services/user';
 import { issueToken, type AuthConfig } from '../auth';
@@ -27,7 +28,18 @@ const Me = z.object({
   role: z.enum(ROLES),
 });
 
-export function userRoutes(context: RouteContext, users: UserService, auth: AuthConfig): void {
+/** The rate limiters of the account routes (api/rate-limits.ts); the per-address login limit is app-wide. */
+export interface UserRouteLimiters {
+  signUp?: RequestHandler;
+  loginByAccount?: RequestHandler;
+}
+
+export function userRoutes(
+  context: RouteContext,
+  users: UserService,
+  auth: AuthConfig,
+  limiters: UserRouteLimiters = {},
+): void {
   defineRoute(
     context,
     {
@@ -37,9 +49,11 @@ export function userRoutes(context: RouteContext, users: UserService, auth: Auth
       tag: 'users',
       access: 'public',
       body: SignUp,
+      before: limiters.signUp ? [limiters.signUp] : [],
       responses: {
         201: { description: 'Created', schema: z.object({ id: IdSchema }) },
         409: { description: 'Email taken', schema: ProblemSchema },
+        429: { description: 'Too many sign-ups from this address', schema: ProblemSchema },
       },
     },
     async ({ body }, res) => {
@@ -57,9 +71,11 @@ export function userRoutes(context: RouteContext, users: UserService, auth: Auth
       tag: 'users',
       access: 'public',
       body: Credentials,
+      before: limiters.loginByAccount ? [limiters.loginByAccount] : [],
       responses: {
         200: { description: 'Token', schema: Token },
         401: { description: 'Wrong credentials', schema: ProblemSchema },
+        429: { description: 'Too many attempts from this address or at this account', schema: ProblemSchema },
       },
     },
     async ({ body }, res) => {

@@ -6,7 +6,9 @@ import { orderWorkflowId } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { executionsMatching } from '../support/visibility';
-import { expectExactProblem, expectProblem, fieldPaths } from './support';
+import type { OrderLimits } from '../../api/config';
+import { ServiceError } from '../../lib/errors';
+import { expectExactProblem, expectProblem, fieldPaths, startGateway, type ExtraGateway } from './support';
 
 let system: TestSystem;
 let customer: TestUser;
@@ -345,5 +347,156 @@ describe('POST /orders/:id/cancel', () => {
 
   test('when nobody is logged in, then 401', async () => {
     expectProblem(await request(system, 'POST', `/orders/${randomUUID()}/cancel`), 401, 'UNAUTHORIZED');
+  });
+});
+
+/** Small limits, so a test reaches each of them in a few requests. */
+const SMALL_LIMITS: OrderLimits = {
+  maxOpenOrders: 2,
+  maxUnitsPerLine: 5,
+  rate: { limit: 100, windowMs: 60_000 },
+  allowHangingTestCards: false,
+};
+
+describe('abuse limits on the order flow', () => {
+  let guarded: ExtraGateway;
+
+  beforeAll(async () => {
+    guarded = await startGateway(system, { orderLimits: SMALL_LIMITS });
+  });
+
+  afterAll(async () => {
+    await guarded?.stop();
+  });
+
+  const placeAt = (gateway: ExtraGateway, token: string, body: unknown) =>
+    request(gateway, 'POST', '/orders', { token, body });
+
+  test('when a line asks for more units than the per-line cap, then 422 ORDER_LINE_RULES naming the quantity, and no order or workflow', async () => {
+    const buyer = await aUser(system);
+    const item = await anItem(system, { price: 1_000, stockQuantity: 100 });
+
+    const response = await placeAt(guarded, buyer.token, {
+      lines: [{ itemId: item.id, quantity: SMALL_LIMITS.maxUnitsPerLine + 1, unitPrice: 1_000 }],
+    });
+
+    expectProblem(response, 422, 'ORDER_LINE_RULES');
+    expect(response.body.errors).toEqual([
+      { path: 'body.lines.0.quantity', message: 'TOO_MANY_UNITS: at most 5 units per line' },
+    ]);
+    expect(await system.db.order.order.count({ where: { customerId: buyer.id } })).toBe(0);
+    expect(await workflowsMatching(`CustomerId = '${buyer.id}'`)).toEqual([]);
+  });
+
+  test('when hanging test cards are not allowed (production), then tok_timeout gets 422 TEST_CARD_NOT_ALLOWED, and no order or workflow', async () => {
+    const buyer = await aUser(system);
+
+    const response = await placeAt(guarded, buyer.token, {
+      ...(await anOrderBody()),
+      payment: { token: TestCardToken.hang },
+    });
+
+    expectProblem(response, 422, 'TEST_CARD_NOT_ALLOWED');
+    expect(await system.db.order.order.count({ where: { customerId: buyer.id } })).toBe(0);
+    expect(await workflowsMatching(`CustomerId = '${buyer.id}'`)).toEqual([]);
+  });
+
+  test('when a customer places orders faster than the rate, then 429 (malformed attempts count too), and another customer is not held back', async () => {
+    const gateway = await startGateway(system, {
+      orderLimits: { ...SMALL_LIMITS, rate: { limit: 2, windowMs: 60_000 } },
+    });
+    try {
+      const [fast, other] = await Promise.all([aUser(system), aUser(system)]);
+      const malformed = { lines: [] };
+      expect((await placeAt(gateway, fast.token, malformed)).status).toBe(400);
+      expect((await placeAt(gateway, fast.token, malformed)).status).toBe(400);
+
+      const blocked = await placeAt(gateway, fast.token, await anOrderBody());
+
+      expectProblem(blocked, 429, 'TOO_MANY_REQUESTS');
+      expect(await system.db.order.order.count({ where: { customerId: fast.id } })).toBe(0);
+      expect((await placeAt(gateway, other.token, await anOrderBody())).status).toBe(202);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test('when one customer creates many orders at once, then exactly the cap of open orders is recorded (the count and the insert are one atomic step)', async () => {
+    const buyer = await aUser(system);
+    const item = await anItem(system);
+    const attempt = (index: number) =>
+      system.services.orders.createOrder(
+        {
+          orderId: randomUUID(),
+          workflowId: `not-started-${randomUUID()}`,
+          customerId: buyer.id,
+          lines: [{ itemId: item.id, quantity: 1, unitPrice: 10_000, discountedUnitPrice: 10_000, userCouponIds: [] }],
+          idempotencyKey: `burst-${index}`,
+          requestFingerprint: 'same',
+        },
+        { maxOpenOrders: 2 },
+      );
+
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, index) => attempt(index)));
+
+    const created = results.filter((result) => result.status === 'fulfilled');
+    const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+    expect(created).toHaveLength(2);
+    expect(refused).toHaveLength(6);
+    for (const reason of refused) expect(reason).toEqual(expect.objectContaining({ code: 'TOO_MANY_OPEN_ORDERS' }));
+    expect(refused[0]).toBeInstanceOf(ServiceError);
+    expect(await system.db.order.order.count({ where: { customerId: buyer.id } })).toBe(2);
+    // A replay of an accepted request is no new order: it is answered at the cap too.
+    const acceptedKey = results.findIndex((result) => result.status === 'fulfilled');
+    const replay = await attempt(acceptedKey);
+    expect(replay.created).toBe(false);
+  });
+
+  test("when a customer hoards stock (huge lines, many open orders) and floods sign-ups, then they get 422 and 429 while another customer's order completes", async () => {
+    // A development gateway (tok_timeout allowed): the hoarder's orders hang in payment and stay open for the
+    // whole payment bound, holding their stock, which is what a hoarder would want.
+    const gateway = await startGateway(system, {
+      orderLimits: { ...SMALL_LIMITS, allowHangingTestCards: true },
+      signUpRateLimit: { limit: 2, windowMs: 3_600_000 },
+    });
+    try {
+      const [hoarder, honest] = await Promise.all([aUser(system), aUser(system)]);
+      const scarce = await anItem(system, { price: 1_000, stockQuantity: 12 });
+      const hoard = (quantity: number) =>
+        placeAt(gateway, hoarder.token, {
+          lines: [{ itemId: scarce.id, quantity, unitPrice: 1_000 }],
+          payment: { token: TestCardToken.hang },
+        });
+
+      expectProblem(await hoard(12), 422, 'ORDER_LINE_RULES');
+      const accepted = [await hoard(5), await hoard(5)];
+      const overCap = await hoard(5);
+      const signUps = [];
+      for (let index = 0; index < 3; index += 1) {
+        signUps.push(
+          await request(gateway, 'POST', '/users', {
+            body: {
+              email: `flood-${randomUUID()}@example.com`,
+              name: '김철수',
+              address: '서울',
+              password: 'password-1234',
+            },
+          }),
+        );
+      }
+
+      expect(accepted.map((response) => response.status)).toEqual([202, 202]);
+      expectProblem(overCap, 429, 'TOO_MANY_OPEN_ORDERS');
+      expect(signUps.map((response) => response.status)).toEqual([201, 201, 429]);
+      expectProblem(signUps[2]!, 429, 'TOO_MANY_REQUESTS');
+      for (const { body } of accepted) await waitForOrder(system, hoarder.token, body.orderId, ['PENDING']);
+      const honestOrder = await placeAt(gateway, honest.token, {
+        lines: [{ itemId: scarce.id, quantity: 2, unitPrice: 1_000 }],
+      });
+      expect(honestOrder.status).toBe(202);
+      expect(await waitForOrder(system, honest.token, honestOrder.body.orderId)).toMatchObject({ status: 'COMPLETED' });
+    } finally {
+      await gateway.stop();
+    }
   });
 });

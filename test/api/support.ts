@@ -5,6 +5,7 @@ import jwt from 'jsonwebtoken';
 import { pino } from 'pino';
 import { createApp, type GatewayDependencies } from '../../api/app';
 import { JWT_ISSUER } from '../../api/auth';
+import { DEFAULT_JWT_AUDIENCE } from '../../api/config';
 import { createSagaClient } from '../../api/saga-client';
 import type { HttpResponse } from '../support/fixtures';
 import { TEST_JWT_SECRET, type TestSystem } from '../support/system';
@@ -57,7 +58,7 @@ const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString
 /** A token whose header says `alg: none` and that carries no signature. */
 export function unsignedToken(userId: number, role = 'ADMIN'): string {
   const now = Math.floor(Date.now() / 1000);
-  return `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: String(userId), role, iss: JWT_ISSUER, iat: now, exp: now + 600 })}.`;
+  return `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: String(userId), role, iss: JWT_ISSUER, aud: DEFAULT_JWT_AUDIENCE, iat: now, exp: now + 600 })}.`;
 }
 
 /** The same token with its payload replaced and the original signature kept. */
@@ -67,10 +68,15 @@ export function withRewrittenPayload(token: string, changes: Record<string, unkn
   return `${header}.${base64url({ ...claims, ...changes })}.${signature}`;
 }
 
-/** A correctly signed token, with any claim overridden (e.g. an `exp` in the past). */
+/**
+ * A correctly signed token, with any claim overridden (e.g. an `exp` in the past); a claim set to undefined is
+ * left out (a token without `exp`).
+ */
 export function signedToken(claims: Record<string, unknown>, secret = TEST_JWT_SECRET): string {
   const now = Math.floor(Date.now() / 1000);
-  return jwt.sign({ iss: JWT_ISSUER, iat: now, exp: now + 600, ...claims }, secret, { algorithm: 'HS256' });
+  const all = { iss: JWT_ISSUER, aud: DEFAULT_JWT_AUDIENCE, iat: now, exp: now + 600, ...claims };
+  const present = Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined));
+  return jwt.sign(present, secret, { algorithm: 'HS256' });
 }
 
 /** Asserts the response is an `application/problem+json` document with this status and code. */

@@ -78,6 +78,7 @@ describe('worker configuration', () => {
     const config = loadWorkerConfig('payment', isolated({ CARD_GATEWAY_HANG_MS: '', TEMPORAL_ADDRESS: '' }));
 
     expect(config.extras.cardGatewayHangMs).toBe(60_000);
+    expect(config.extras.maxConcurrentCharges).toBe(100);
     expect(config.temporal.address).toBe('127.0.0.1:7233');
   });
 
@@ -85,6 +86,7 @@ describe('worker configuration', () => {
     const env = isolated({
       PAYMENT_DATABASE_URL: 'postgresql://pay@db.internal:5432/payment',
       CARD_GATEWAY_HANG_MS: '250',
+      PAYMENT_WORKER_MAX_CONCURRENT_ACTIVITIES: '40',
       EMBEDDED_POSTGRES_PORT: '6000',
       DB_LOCK_TIMEOUT_MS: '750',
     });
@@ -92,7 +94,7 @@ describe('worker configuration', () => {
     const payment = loadWorkerConfig('payment', env);
     const item = loadWorkerConfig('item', env);
 
-    expect(payment.extras).toEqual({ cardGatewayHangMs: 250 });
+    expect(payment.extras).toEqual({ cardGatewayHangMs: 250, maxConcurrentCharges: 40 });
     expect(payment.database.url).toBe('postgresql://pay@db.internal:5432/payment');
     expect(payment.database.limits.lockTimeoutMs).toBe(750);
     expect(item.database.url).toBe('postgresql://postgres:postgres@127.0.0.1:6000/item');
