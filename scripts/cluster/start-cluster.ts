@@ -49,7 +49,12 @@ function configOrExit(): ClusterConfig {
 
 const config = configOrExit();
 const STATE_FILE = path.join(config.dataDir, 'processes.json');
-const POSTGRES: PostgresLogin = { host: '127.0.0.1', port: config.postgresPort, user: 'postgres', password: 'postgres' };
+const POSTGRES: PostgresLogin = {
+  host: '127.0.0.1',
+  port: config.postgresPort,
+  user: 'postgres',
+  password: 'postgres',
+};
 const TEMPORAL_ADDRESS = `127.0.0.1:${config.temporalPort}`;
 
 /** The replicas of every worker: `<service>-worker-<n>`, the workflow worker's first (registry order). */
@@ -184,7 +189,10 @@ async function main(): Promise<void> {
     ),
   );
   const gateway = `http://localhost:${config.gatewayPort}`;
-  await supervisor.start({ ...nodeProcess('gateway', 'api/server.ts', env), readyProbe: () => gatewayAnswers(gateway) });
+  await supervisor.start({
+    ...nodeProcess('gateway', 'api/server.ts', env),
+    readyProbe: () => gatewayAnswers(gateway),
+  });
 
   log(`ready: gateway ${gateway} in ${Date.now() - started} ms`);
   log(`Gateway:   ${gateway}   (API docs: ${gateway}/docs)`);

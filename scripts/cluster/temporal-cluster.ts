@@ -166,7 +166,9 @@ export async function registerNamespace(address: string, namespace: string, time
           if (!hasCode(error, ALREADY_EXISTS)) throw error;
         });
       const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-      const missing = Object.fromEntries(Object.entries(wanted).filter(([name]) => !(name in (customAttributes ?? {}))));
+      const missing = Object.fromEntries(
+        Object.entries(wanted).filter(([name]) => !(name in (customAttributes ?? {}))),
+      );
       if (Object.keys(missing).length > 0) {
         await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
       }

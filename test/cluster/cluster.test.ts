@@ -312,7 +312,9 @@ test(`when every worker replica is restarted one at a time during ${ROLLING_ORDE
       return counts;
     }, {});
     note(`rolling restart: ${restarts.join(', ')}; all restarts done after ${restartsDone} ms`);
-    note(`rolling restart: ${orderIds.length} orders placed, ended after ${Date.now() - started} ms: ${JSON.stringify(byStatus)}`);
+    note(
+      `rolling restart: ${orderIds.length} orders placed, ended after ${Date.now() - started} ms: ${JSON.stringify(byStatus)}`,
+    );
 
     expect(byStatus).toEqual({
       COMPLETED: ROLLING_ORDERS - DECLINED_ORDERS,
