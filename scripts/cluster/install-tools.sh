@@ -44,3 +44,16 @@ cp -r "$MODULE/schema/postgresql" "$TARGET/schema/"
 chmod -R u+w "$TARGET/schema"
 echo "$VERSION" > "$STAMP"
 echo "built temporal-server $VERSION in $(( $(date +%s) - started )) s"
+
+# The Web UI server, best effort: its newest versions need a go.temporal.io/api version the proxy refuses, so a
+# pinned older one is built; when even that fails, the cluster runs without a UI (docs/cluster.md).
+UI_VERSION="${TEMPORAL_UI_VERSION:-v2.56.3}"
+UI_TARGET="$ROOT/.tools/temporal-ui"
+if [[ "$(cat "$UI_TARGET/VERSION" 2>/dev/null)" != "$UI_VERSION" ]]; then
+  mkdir -p "$UI_TARGET"
+  if GOTOOLCHAIN=auto GOBIN="$UI_TARGET" "$GO" install "github.com/temporalio/ui-server/v2/cmd/server@$UI_VERSION"; then
+    echo "$UI_VERSION" > "$UI_TARGET/VERSION"
+  else
+    echo "could not build the Temporal Web UI $UI_VERSION; the cluster runs without one"
+  fi
+fi

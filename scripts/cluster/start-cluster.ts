@@ -29,6 +29,9 @@ import { temporalAnswers } from '../lib/temporal-server';
 import { TEMPORAL_EXTRA_PORTS, loadClusterConfig, type ClusterConfig } from './config';
 import {
   SERVER_BINARY,
+  UI_BINARY,
+  isExecutable,
+  uiProcess,
   ensureTemporalServerBuilt,
   registerNamespace,
   serverArgs,
@@ -115,6 +118,7 @@ async function checkPorts(): Promise<void> {
   const wanted: [number, string][] = [
     [config.gatewayPort, 'the gateway (CLUSTER_GATEWAY_PORT)'],
     [config.postgresPort, 'PostgreSQL (CLUSTER_POSTGRES_PORT)'],
+    [config.uiPort, 'the Temporal Web UI (CLUSTER_UI_PORT)'],
     ...Array.from({ length: TEMPORAL_EXTRA_PORTS + 1 }, (_, offset): [number, string] => [
       config.temporalPort + offset,
       `the Temporal server (CLUSTER_TEMPORAL_PORT + ${offset})`,
@@ -141,8 +145,31 @@ async function startTemporalServer(): Promise<void> {
   log(`Temporal server ready at ${TEMPORAL_ADDRESS} (namespace and search attributes registered)`);
 }
 
-async function gatewayAnswers(url: string): Promise<boolean> {
-  return fetch(`${url}/health`).then(
+/**
+ * The Web UI, when one was built (install-tools.sh tries; the proxy may refuse a dependency): supervised like the
+ * rest. Without one, the cluster runs all the same and says so.
+ */
+async function startWebUi(env: NodeJS.ProcessEnv): Promise<void> {
+  if (!isExecutable(UI_BINARY)) {
+    log(`no Temporal Web UI built (${UI_BINARY}); see docs/cluster.md`);
+    return;
+  }
+  const url = `http://127.0.0.1:${config.uiPort}`;
+  const { args, env: uiEnv } = uiProcess(TEMPORAL_ADDRESS, config.uiPort);
+  await supervisor.start({
+    name: 'temporal-ui',
+    command: UI_BINARY,
+    args,
+    cwd: ROOT,
+    env: uiEnv,
+    readyProbe: () => answersHttp(url, '/'),
+  });
+  env.TEMPORAL_UI_URL = `http://localhost:${config.uiPort}`;
+  log(`Temporal Web UI at ${env.TEMPORAL_UI_URL}`);
+}
+
+async function answersHttp(url: string, probe = '/health'): Promise<boolean> {
+  return fetch(`${url}${probe}`).then(
     (res) => res.ok,
     () => false,
   );
@@ -181,6 +208,7 @@ async function main(): Promise<void> {
     },
   });
   await Promise.all([startTemporalServer(), prepareServiceDatabases(env)]);
+  await startWebUi(env);
 
   const workerEnv = { ...env, WORKFLOW_BUNDLE_PATH: await bundle };
   await Promise.all(
@@ -191,12 +219,13 @@ async function main(): Promise<void> {
   const gateway = `http://localhost:${config.gatewayPort}`;
   await supervisor.start({
     ...nodeProcess('gateway', 'api/server.ts', env),
-    readyProbe: () => gatewayAnswers(gateway),
+    readyProbe: () => answersHttp(gateway),
   });
 
   log(`ready: gateway ${gateway} in ${Date.now() - started} ms`);
   log(`Gateway:   ${gateway}   (API docs: ${gateway}/docs)`);
   log(`Temporal:  ${TEMPORAL_ADDRESS} (go.temporal.io/server on PostgreSQL ${config.postgresPort})`);
+  if (env.TEMPORAL_UI_URL) log(`Web UI:    ${env.TEMPORAL_UI_URL}`);
   log(`Workers:   ${config.replicas} replicas each; processes in ${STATE_FILE}`);
   log('Press Ctrl-C to stop.');
 }

@@ -20,6 +20,8 @@ export const TOOLS_DIR = path.join(ROOT, '.tools', 'temporal-server');
 export const SERVER_BINARY = path.join(TOOLS_DIR, 'server');
 export const SQL_TOOL = path.join(TOOLS_DIR, 'sql');
 export const SERVER_CONFIG = path.join(ROOT, 'deploy', 'temporal', 'temporal.yaml');
+/** The Web UI server (github.com/temporalio/ui-server/v2), built beside the server when the proxy allows it. */
+export const UI_BINARY = path.join(ROOT, '.tools', 'temporal-ui', 'server');
 const INSTALL_SCRIPT = path.join(ROOT, 'scripts', 'cluster', 'install-tools.sh');
 
 /** The persistence and the visibility database, with the schema folder temporal-sql-tool applies to each. */
@@ -35,7 +37,7 @@ export interface PostgresLogin {
   password: string;
 }
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;
@@ -180,4 +182,12 @@ export async function registerNamespace(address: string, namespace: string, time
       await connection?.close();
     }
   }
+}
+
+/** The Web UI's command line and environment (deploy/temporal/ui.yaml), on loopback. */
+export function uiProcess(address: string, port: number): { args: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    args: ['--root', ROOT, '--config', 'deploy/temporal', '--env', 'ui', 'start'],
+    env: { PATH: process.env.PATH, TEMPORAL_ADDRESS: address, TEMPORAL_UI_HOST: '127.0.0.1', TEMPORAL_UI_PORT: String(port) },
+  };
 }

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { TEMPORAL_EXTRA_PORTS } from '../../scripts/cluster/config';
+import { UI_BINARY, isExecutable } from '../../scripts/cluster/temporal-cluster';
 import { portIsFree } from '../../scripts/lib/ports';
 import type { SupervisorState } from '../../scripts/lib/supervisor';
 import { WORKER_SERVICES, workerOf, workerProcessName, type WorkerServiceName } from '../../lib/services';
@@ -207,7 +208,8 @@ test('the cluster runs the real Temporal server and two replicas of every worker
   const workers = WORKER_SERVICES.flatMap((service) =>
     Array.from({ length: REPLICAS }, (_, index) => `${workerProcessName(service)}-${index + 1}`),
   );
-  expect(Object.keys(state.processes)).toEqual(['postgres', 'temporal', ...workers, 'gateway']);
+  const ui = isExecutable(UI_BINARY) ? ['temporal-ui'] : [];
+  expect(Object.keys(state.processes)).toEqual(['postgres', 'temporal', ...ui, ...workers, 'gateway']);
   expect(Object.values(state.processes).every((record) => record.pid && isRunning(record.pid))).toBe(true);
   expect(readFileSync(`/proc/${state.processes.temporal!.pid}/cmdline`, 'utf8')).toContain('temporal-server');
 });
