@@ -8,6 +8,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import pg from 'pg';
 import { OrderSearchAttributes } from '../../workflows/definitions';
@@ -163,7 +164,7 @@ export async function registerNamespace(address: string, namespace: string, time
     try {
       connection = await Connection.connect({ address, connectTimeout: 2000 });
       await connection.workflowService
-        .registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 3 * 24 * 3600 } })
+        .registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('3 days') })
         .catch((error: unknown) => {
           if (!hasCode(error, ALREADY_EXISTS)) throw error;
         });
@@ -188,6 +189,11 @@ export async function registerNamespace(address: string, namespace: string, time
 export function uiProcess(address: string, port: number): { args: string[]; env: NodeJS.ProcessEnv } {
   return {
     args: ['--root', ROOT, '--config', 'deploy/temporal', '--env', 'ui', 'start'],
-    env: { PATH: process.env.PATH, TEMPORAL_ADDRESS: address, TEMPORAL_UI_HOST: '127.0.0.1', TEMPORAL_UI_PORT: String(port) },
+    env: {
+      PATH: process.env.PATH,
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_UI_HOST: '127.0.0.1',
+      TEMPORAL_UI_PORT: String(port),
+    },
   };
 }
