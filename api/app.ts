@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { CouponService } from '../services/coupon';
 import type { ItemService } from '../services/item';
-import type { OrderService } from '../services/order';
+import type { OrderEvents, OrderService } from '../services/order';
 import type { UserService } from '../services/user';
 import { createAuthenticator, type AuthConfig, type AuthenticatedUser } from './auth';
 import type { RouteContext } from './http';
@@ -25,6 +25,8 @@ import type { SagaClient } from './saga-client';
 export interface GatewayDependencies {
   services: { users: UserService; items: ItemService; coupons: CouponService; orders: OrderService };
   saga: SagaClient;
+  /** Order progress notifications for waiting clients; without them a waiter re-reads the order twice a second. */
+  orderEvents?: OrderEvents;
   auth: AuthConfig;
   checkHealth: HealthCheck;
   logger: Logger;
@@ -110,7 +112,7 @@ export function createApp(deps: GatewayDependencies): Express {
   userRoutes(context, deps.services.users, deps.auth);
   itemRoutes(context, deps.services.items);
   couponRoutes(context, deps.services);
-  orderRoutes(context, deps.services.orders, deps.saga);
+  orderRoutes(context, deps.services.orders, deps.saga, deps.orderEvents);
   adminRoutes(context, deps.services.orders, deps.saga);
   router.get('/docs/init.js', (_req, res) => {
     res.type('application/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });");
