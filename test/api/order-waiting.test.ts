@@ -114,7 +114,7 @@ describe('GET /orders/:id?wait=N', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
-  test('when the client's tag is still current after the wait, then 304 with that ETag', async () => {
+  test("when the client's tag is still current after the wait, then 304 with that ETag", async () => {
     const placed = await place({ prefer: 'wait=20' });
     const first = await request(system, 'GET', `/orders/${placed.body.orderId}`, { token: customer.token });
     const started = Date.now();
