@@ -6,7 +6,13 @@ module.exports = {
   // The fast tier needs none of the global setup; it runs on its own (jest.fast.config.js, `npm run test:fast`).
   // The fast tier has its own config (jest.fast.config.js); the whole-stack test runs beside the others in
   // `npm test` (jest.stack.config.js, see scripts/test-all.ts).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/fast/', '<rootDir>/test/supervisor/npm-start.test.ts'],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '<rootDir>/test/fast/',
+    '<rootDir>/test/supervisor/npm-start.test.ts',
+    // The cluster topology has its own run (npm run test:cluster, jest.cluster.config.js).
+    '<rootDir>/test/cluster/',
+  ],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',
