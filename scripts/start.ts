@@ -11,15 +11,10 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import {
-  ConfigError,
-  DEFAULT_TEMPORAL_UI_PORT,
-  databaseUrl,
-  databaseUrlVariable,
-  loadDatabaseSettings,
-} from '../lib/config';
+import { ConfigError, DEFAULT_TEMPORAL_UI_PORT, databaseUrl, databaseUrlVariable } from '../lib/config';
 import { SERVICE_NAMES, WORKER_SERVICES, workerEntry, workerProcessName } from '../lib/services';
-import { ROOT, migrateService } from './lib/migrate';
+import { ROOT } from './lib/migrate';
+import { migrateAndSeed } from './lib/prepare-databases';
 import { portIsFree } from './lib/ports';
 import { generatePrismaClients } from './lib/prisma-clients';
 import { loadStartConfig, type StartConfig } from './lib/start-config';
@@ -116,25 +111,6 @@ function postgresProcess(env: NodeJS.ProcessEnv): ProcessSpec {
   };
 }
 
-/** Migrations and seed data, once per start, before any service runs (not supervised: they finish). */
-async function prepareDatabases(env: NodeJS.ProcessEnv): Promise<void> {
-  const migrated = await Promise.all(
-    SERVICE_NAMES.map((service) => migrateService(service, env[databaseUrlVariable(service)]!)),
-  );
-  log(`migrations: ${SERVICE_NAMES.map((service, index) => `${service} ${migrated[index]}`).join(', ')}`);
-  const { seed } = await import('./lib/seed');
-  const { connectDatabase } = await import('../lib/wiring');
-  const settings = loadDatabaseSettings(['user', 'item', 'coupon'] as const, env);
-  const seedDbs = {
-    user: connectDatabase('user', settings.user),
-    item: connectDatabase('item', settings.item),
-    coupon: connectDatabase('coupon', settings.coupon),
-  };
-  const { created } = await seed(seedDbs);
-  await Promise.all(Object.values(seedDbs).map((db) => db.$disconnect()));
-  log(created > 0 ? `seed data loaded (${created} records)` : 'seed data already present');
-}
-
 /**
  * Runs the Temporal dev server under supervision, on the same db file at every restart so that workflow
  * histories survive. Without a Temporal CLI, the SDK downloads and runs a dev server, which is not supervised.
@@ -207,7 +183,7 @@ async function main(): Promise<void> {
   for (const service of SERVICE_NAMES) env[databaseUrlVariable(service)] = databaseUrl(service, env);
   const [temporal] = await Promise.all([
     config.temporal.addressConfigured ? undefined : startTemporal(),
-    prepareDatabases(env),
+    migrateAndSeed(env, log),
   ]);
   if (temporal) {
     env.TEMPORAL_ADDRESS = temporal.address;

@@ -13,15 +13,10 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import {
-  ConfigError,
-  DEFAULT_TEMPORAL_NAMESPACE,
-  databaseUrl,
-  databaseUrlVariable,
-  loadDatabaseSettings,
-} from '../../lib/config';
+import { ConfigError, DEFAULT_TEMPORAL_NAMESPACE, databaseUrl, databaseUrlVariable } from '../../lib/config';
 import { SERVICE_NAMES, WORKER_SERVICES, workerEntry, workerProcessName } from '../../lib/services';
-import { ROOT, migrateService } from '../lib/migrate';
+import { ROOT } from '../lib/migrate';
+import { migrateAndSeed } from '../lib/prepare-databases';
 import { portIsFree } from '../lib/ports';
 import { generatePrismaClients } from '../lib/prisma-clients';
 import { Supervisor, type ProcessSpec } from '../lib/supervisor';
@@ -95,22 +90,6 @@ async function bundleWorkflows(): Promise<string> {
   writeFileSync(`${bundle}.tmp`, code);
   renameSync(`${bundle}.tmp`, bundle);
   return bundle;
-}
-
-/** The same migrations and seed data as npm start, on the cluster's own PostgreSQL. */
-async function prepareServiceDatabases(env: NodeJS.ProcessEnv): Promise<void> {
-  await Promise.all(SERVICE_NAMES.map((service) => migrateService(service, env[databaseUrlVariable(service)]!)));
-  const { seed } = await import('../lib/seed');
-  const { connectDatabase } = await import('../../lib/wiring');
-  const settings = loadDatabaseSettings(['user', 'item', 'coupon'] as const, env);
-  const databases = {
-    user: connectDatabase('user', settings.user),
-    item: connectDatabase('item', settings.item),
-    coupon: connectDatabase('coupon', settings.coupon),
-  };
-  const { created } = await seed(databases);
-  await Promise.all(Object.values(databases).map((db) => db.$disconnect()));
-  log(created > 0 ? `seed data loaded (${created} records)` : 'seed data already present');
 }
 
 /** Refuses to start when any port the cluster needs is taken: a half-started cluster would only confuse. */
@@ -207,7 +186,7 @@ async function main(): Promise<void> {
       return pid ? { postmasterPid: Number(pid) } : undefined;
     },
   });
-  await Promise.all([startTemporalServer(), prepareServiceDatabases(env)]);
+  await Promise.all([startTemporalServer(), migrateAndSeed(env, log)]);
   await startWebUi(env);
 
   const workerEnv = { ...env, WORKFLOW_BUNDLE_PATH: await bundle };
