@@ -13,8 +13,10 @@ import type { UserService } from '../services/user';
 import { createAuthenticator, type AuthConfig, type AuthenticatedUser } from './auth';
 import type { OrderLimits, RateLimit, RateLimitStoreKind, TrustProxy } from './config';
 import type { RouteContext } from './http';
+import type { HttpMetrics } from './metrics';
 import { notFoundHandler, problemHandler } from './problem';
 import { createLimiters } from './rate-limits';
+import { requestContext } from './request-context';
 import { adminRoutes } from './routes/admin';
 import { couponRoutes } from './routes/coupons';
 import { itemRoutes } from './routes/items';
@@ -43,6 +45,8 @@ export interface GatewayDependencies {
   trustProxy?: TrustProxy;
   /** Where the rate limits count (default: this process's memory). */
   rateLimitStore?: RateLimitStoreKind;
+  /** Counts every request for `GET /metrics` (api/metrics.ts); none when left out. */
+  httpMetrics?: HttpMetrics;
   bodyLimit?: string;
 }
 
@@ -74,12 +78,14 @@ export function createApp(deps: GatewayDependencies): Express {
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
+      // The request id under the name the workflow and activity lines use, so one search finds them all.
       customProps: (req) => {
         const user = req.user as AuthenticatedUser | undefined;
-        return user ? { userId: user.id } : {};
+        return { requestId: req.id, ...(user ? { userId: user.id } : {}) };
       },
     }),
   );
+  if (deps.httpMetrics) app.use(deps.httpMetrics.middleware);
   app.use(
     helmet({
       contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } },
@@ -94,6 +100,8 @@ export function createApp(deps: GatewayDependencies): Express {
     );
   }
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb' }));
+  // After the body parser, whose callbacks run outside the request's asynchronous context.
+  app.use(requestContext);
 
   const limiters = createLimiters(
     {

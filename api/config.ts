@@ -9,6 +9,8 @@ import {
   COMPENSATION_RETRY_INTERVAL_SECONDS,
   ConfigError,
   DATA_DIR,
+  GATEWAY_METRICS_PORT,
+  LOG_LEVEL,
   NODE_ENV,
   PORT,
   TEMPORAL_UI_URL,
@@ -23,6 +25,7 @@ import {
   type ConfigKind,
   type DatabaseSettings,
   type Env,
+  type LogLevel,
   type TemporalSettings,
 } from '../lib/config';
 import { SERVICE_NAMES, type ServiceName } from '../lib/services';
@@ -73,7 +76,9 @@ export interface GatewayConfig {
   orderLimits: OrderLimits;
   trustProxy: TrustProxy;
   rateLimitStore: RateLimitStoreKind;
-  logLevel: string;
+  logLevel: LogLevel;
+  /** Port of `GET /metrics`; 0 when off. */
+  metricsPort: number;
   /** How often an order whose undo failed for a non-transient reason retries it by itself. */
   compensationRetryInterval: Duration;
 }
@@ -177,7 +182,8 @@ export const GATEWAY_VARIABLES = {
     '`memory`',
     '`postgres` keeps the rate limit counts in the user database, shared by every gateway replica',
   ),
-  logLevel: variable('LOG_LEVEL', z.string().optional().default('info'), '`info`', 'pino log level'),
+  logLevel: LOG_LEVEL,
+  metricsPort: GATEWAY_METRICS_PORT,
   uiUrl: TEMPORAL_UI_URL,
   compensationRetryIntervalSeconds: COMPENSATION_RETRY_INTERVAL_SECONDS,
 };
@@ -312,6 +318,7 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     trustProxy: values.trustProxy,
     rateLimitStore: values.rateLimitStore,
     logLevel: values.logLevel,
+    metricsPort: values.metricsPort,
     compensationRetryInterval: `${values.compensationRetryIntervalSeconds}s`,
   };
 }

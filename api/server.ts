@@ -1,11 +1,18 @@
-/** The gateway process: connects to Temporal and the service databases, listens, and shuts down gracefully. */
-import type { ServerResponse } from 'node:http';
+/**
+ * The gateway process: connects to Temporal and the service databases, listens, and shuts down gracefully. Logs
+ * JSON lines (lib/logger.ts); serves `GET /metrics` on its metrics port (api/metrics.ts).
+ */
+import type { Server, ServerResponse } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
-import { pino } from 'pino';
+import { logDatabaseWarningsTo } from '../lib/databases';
+import { closeServer, serveEndpoints } from '../lib/http-endpoints';
+import { createLogger } from '../lib/logger';
 import { connectDatabases, createServices } from '../lib/wiring';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import { createHealthCheck } from './health';
+import { HttpMetrics, metricsAnswer } from './metrics';
+import { requestIdInterceptor } from './request-context';
 import { createSagaClient } from './saga-client';
 
 /** How long in-flight requests may take to finish after SIGTERM/SIGINT before the process gives up on them. */
@@ -13,15 +20,27 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger({ service: 'gateway', level: config.logLevel });
+  logDatabaseWarningsTo(logger);
   const databases = connectDatabases(config.databases);
   // Lazy: the gateway starts (and answers /health with 503) while Temporal is down or restarting; the channel
   // connects on the first call and reconnects by itself.
   const connection = Connection.lazy(config.temporal.connection);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    interceptors: { workflow: [requestIdInterceptor] },
+  });
+  const services = createServices(databases);
+  const httpMetrics = new HttpMetrics();
+  const metricsServer: Server | undefined = config.metricsPort
+    ? await serveEndpoints(config.metricsPort, {
+        '/metrics': () => metricsAnswer(services.orders, httpMetrics, logger),
+      })
+    : undefined;
 
   const app = createApp({
-    services: createServices(databases),
+    services,
     saga: createSagaClient(client, config.temporal.uiUrl, {
       compensationRetryInterval: config.compensationRetryInterval,
     }),
@@ -37,9 +56,11 @@ async function main(): Promise<void> {
     orderLimits: config.orderLimits,
     trustProxy: config.trustProxy,
     rateLimitStore: config.rateLimitStore,
+    httpMetrics,
   });
 
   const server = app.listen(config.port, () => logger.info(`gateway listening on http://localhost:${config.port}`));
+  if (metricsServer) logger.info(`gateway metrics on http://localhost:${config.metricsPort}/metrics`);
   let stopping = false;
   const unanswered = new Set<ServerResponse>();
   server.on('request', (_req, res: ServerResponse) => {
@@ -54,7 +75,11 @@ async function main(): Promise<void> {
     // Keep-alive clients would otherwise hold their connections (and this process) open after their answer.
     for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
     server.close(() => {
-      void Promise.allSettled([connection.close(), ...Object.values(databases).map((db) => db.$disconnect())]).then(
+      void Promise.allSettled([
+        connection.close(),
+        closeServer(metricsServer),
+        ...Object.values(databases).map((db) => db.$disconnect()),
+      ]).then(
         (results) => {
           for (const result of results) {
             if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a client did not close cleanly');

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
-import { SERVICE_NAMES, type ServiceName, type WorkerServiceName } from './services';
+import { SERVICE_NAMES, workerOf, type ServiceName, type WorkerServiceName } from './services';
 
 export { SERVICE_NAMES as SERVICES, type ServiceName } from './services';
 
@@ -96,6 +96,20 @@ export function positiveInteger(fallback: number): z.ZodType<number> {
       const value = Number(raw);
       if (Number.isInteger(value) && value > 0) return value;
       context.addIssue({ code: 'custom', message: 'must be a positive integer' });
+      return z.NEVER;
+    });
+}
+
+/** A TCP port with a default; `0` turns the listener off. */
+export function portOrOff(fallback: number): z.ZodType<number> {
+  return z
+    .string()
+    .optional()
+    .transform((raw, context) => {
+      if (raw === undefined) return fallback;
+      const value = Number(raw);
+      if (Number.isInteger(value) && value >= 0 && value <= 65_535) return value;
+      context.addIssue({ code: 'custom', message: 'must be a port (1-65535), or 0 for off' });
       return z.NEVER;
     });
 }
@@ -380,6 +394,89 @@ export const COMPENSATION_RETRY_INTERVAL_SECONDS = variable(
 
 export const PORT = variable('PORT', positiveInteger(3000), '`3000`', 'HTTP port of the gateway');
 
+// ---------------------------------------------------------------------------------------------------------------
+// Observing the processes: logs, health endpoints, metrics (README, "Observing it").
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const LOG_LEVEL = variable(
+  'LOG_LEVEL',
+  z.enum(LOG_LEVELS).optional().default('info'),
+  '`info`',
+  'least severe level written as JSON lines to standard output (`fatal` … `trace`, or `silent`)',
+);
+
+/** Where the gateway serves `GET /metrics`: a port of its own, so the public port never shows the shop's figures. */
+export const DEFAULT_GATEWAY_METRICS_PORT = 9460;
+
+export const GATEWAY_METRICS_PORT = variable(
+  'GATEWAY_METRICS_PORT',
+  portOrOff(DEFAULT_GATEWAY_METRICS_PORT),
+  `\`${DEFAULT_GATEWAY_METRICS_PORT}\``,
+  "port of the gateway's Prometheus `GET /metrics` (HTTP and saga metrics), apart from the public port; `0` turns it off",
+);
+
+export const DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS = 8;
+/** After the grace time, cancelled activities get this long to give up before the process exits anyway. */
+export const WORKER_SHUTDOWN_FORCE_MARGIN_MS = 3_000;
+
+export const WORKER_SHUTDOWN_GRACE_SECONDS = variable(
+  'WORKER_SHUTDOWN_GRACE_SECONDS',
+  positiveInteger(DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS),
+  `\`${DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS}\``,
+  `on SIGTERM a worker stops polling and gives in-flight activities this long to finish; it then cancels them (Temporal retries them elsewhere) and exits at most ${WORKER_SHUTDOWN_FORCE_MARGIN_MS / 1000} s later`,
+);
+
+export function workerHealthPortVariable(service: WorkerServiceName): Variable<number> {
+  const fallback = workerOf(service).ports.health;
+  return variable(
+    `${service.toUpperCase()}_WORKER_HEALTH_PORT`,
+    portOrOff(fallback),
+    `\`${fallback}\``,
+    `port of the ${service} worker's \`GET /health/live\` and \`GET /health/ready\`; \`0\` turns them off`,
+  );
+}
+
+export function workerMetricsPortVariable(service: WorkerServiceName): Variable<number> {
+  const fallback = workerOf(service).ports.metrics;
+  return variable(
+    `${service.toUpperCase()}_WORKER_METRICS_PORT`,
+    portOrOff(fallback),
+    `\`${fallback}\``,
+    `port of the ${service} worker's Prometheus \`GET /metrics\` (Temporal SDK metrics); \`0\` turns it off`,
+  );
+}
+
+/** What a worker reads to be observed: log level, its two ports, its drain time. */
+export function workerObservabilityVariables(service: WorkerServiceName) {
+  return {
+    logLevel: LOG_LEVEL,
+    healthPort: workerHealthPortVariable(service),
+    metricsPort: workerMetricsPortVariable(service),
+    shutdownGraceSeconds: WORKER_SHUTDOWN_GRACE_SECONDS,
+  } satisfies VariableSet;
+}
+
+export interface WorkerObservability {
+  logLevel: LogLevel;
+  /** 0 when off. */
+  healthPort: number;
+  /** 0 when off. */
+  metricsPort: number;
+  shutdownGraceMs: number;
+}
+
+function loadWorkerObservability(service: WorkerServiceName, env: Env): WorkerObservability {
+  const values = readVariables(workerObservabilityVariables(service), env);
+  return {
+    logLevel: values.logLevel,
+    healthPort: values.healthPort,
+    metricsPort: values.metricsPort,
+    shutdownGraceMs: values.shutdownGraceSeconds * 1000,
+  };
+}
+
 export const DATA_DIR = variable(
   'DATA_DIR',
   optionalString(),
@@ -440,6 +537,7 @@ export interface WorkerConfig<S extends WorkerServiceName> {
   service: S;
   temporal: TemporalSettings;
   database: DatabaseSettings;
+  observability: WorkerObservability;
   extras: WorkerExtras<S>;
 }
 
@@ -450,6 +548,7 @@ export function workerKind(service: WorkerServiceName): ConfigKind {
     variables: [
       ...Object.values(TEMPORAL_VARIABLES),
       ...databaseVariables([service]),
+      ...Object.values(workerObservabilityVariables(service)),
       ...Object.values(WORKER_VARIABLES[service] as VariableSet),
     ],
   };
@@ -461,6 +560,7 @@ export function loadWorkerConfig<S extends WorkerServiceName>(service: S, env: E
     service,
     temporal: read(() => loadTemporalSettings(env)),
     database: read(() => loadDatabaseSettings([service], env)[service]),
+    observability: read(() => loadWorkerObservability(service, env)),
     extras: read(() => readVariables(WORKER_VARIABLES[service], env) as WorkerExtras<S>),
   }));
 }

@@ -93,8 +93,16 @@ export function createPool(service: ServiceName, config: PoolConfig): pg.Pool {
   return pool;
 }
 
+/** Where pool warnings go: standard error, until a process hands its logger (logDatabaseWarningsTo). */
+let warnSink = (service: ServiceName, message: string): void => console.warn(`${service} database: ${message}`);
+
 function warn(service: ServiceName, message: string): void {
-  console.warn(`${service} database: ${message}`);
+  warnSink(service, message);
+}
+
+/** Sends the pools' warnings to a process's logger, as JSON lines like the rest of its output. */
+export function logDatabaseWarningsTo(logger: { warn(fields: object, message: string): void }): void {
+  warnSink = (service, message) => logger.warn({ database: service }, `${service} database: ${message}`);
 }
 
 function adapter(service: ServiceName, url: string, limits: Partial<SessionLimits>): PrismaPg {

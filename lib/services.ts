@@ -14,6 +14,11 @@ export interface WorkerDefinition {
   taskQueue: string;
   /** True for the one worker that also runs the workflow code. */
   runsWorkflows?: boolean;
+  /**
+   * Default ports of its `/health/live` and `/health/ready` endpoints and of its Prometheus metrics: one pair per
+   * worker, so that `npm start` runs every worker on one machine without a clash.
+   */
+  ports: { health: number; metrics: number };
 }
 
 export interface ServiceDefinition {
@@ -30,10 +35,16 @@ export interface ServiceDefinition {
  */
 export const SERVICE_REGISTRY = {
   user: { serviceKey: 'users' },
-  item: { serviceKey: 'items', worker: { taskQueue: TaskQueue.items } },
-  coupon: { serviceKey: 'coupons', worker: { taskQueue: TaskQueue.coupons } },
-  payment: { serviceKey: 'payments', worker: { taskQueue: TaskQueue.payments } },
-  order: { serviceKey: 'orders', worker: { taskQueue: TaskQueue.orders, runsWorkflows: true } },
+  item: { serviceKey: 'items', worker: { taskQueue: TaskQueue.items, ports: { health: 9402, metrics: 9462 } } },
+  coupon: { serviceKey: 'coupons', worker: { taskQueue: TaskQueue.coupons, ports: { health: 9403, metrics: 9463 } } },
+  payment: {
+    serviceKey: 'payments',
+    worker: { taskQueue: TaskQueue.payments, ports: { health: 9404, metrics: 9464 } },
+  },
+  order: {
+    serviceKey: 'orders',
+    worker: { taskQueue: TaskQueue.orders, runsWorkflows: true, ports: { health: 9401, metrics: 9461 } },
+  },
 } as const satisfies Record<string, ServiceDefinition>;
 
 export type ServiceName = keyof typeof SERVICE_REGISTRY;

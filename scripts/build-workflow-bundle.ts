@@ -6,14 +6,12 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { workflowBundleOptions } from '../lib/workflow-bundle';
 
 const OUTPUT = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
 
 async function main(): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
-  });
+  const { code } = await bundleWorkflowCode(workflowBundleOptions());
   mkdirSync(path.dirname(OUTPUT), { recursive: true });
   writeFileSync(`${OUTPUT}.tmp`, code);
   renameSync(`${OUTPUT}.tmp`, OUTPUT);

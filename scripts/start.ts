@@ -13,6 +13,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { ConfigError, DEFAULT_TEMPORAL_UI_PORT, databaseUrl, databaseUrlVariable } from '../lib/config';
 import { SERVICE_NAMES, WORKER_SERVICES, workerEntry, workerProcessName } from '../lib/services';
+import { workflowBundleOptions } from '../lib/workflow-bundle';
 import { ROOT } from './lib/migrate';
 import { migrateAndSeed } from './lib/prepare-databases';
 import { portIsFree } from './lib/ports';
@@ -89,10 +90,7 @@ function nodeProcess(name: string, entry: string, env: NodeJS.ProcessEnv): Omit<
  * again. Written whole and renamed into place: a worker never reads half a bundle.
  */
 async function bundleWorkflows(): Promise<string> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
-  });
+  const { code } = await bundleWorkflowCode(workflowBundleOptions());
   mkdirSync(DATA_DIR, { recursive: true });
   writeFileSync(`${WORKFLOW_BUNDLE}.tmp`, code);
   renameSync(`${WORKFLOW_BUNDLE}.tmp`, WORKFLOW_BUNDLE);

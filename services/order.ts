@@ -10,7 +10,9 @@ import {
   orderTotal,
   type OrderLineInput,
   type OrderStatus,
+  type StepName,
   type StepStatuses,
+  type TerminalStatus,
 } from '../domain/order';
 import type { OrderDb } from '../lib/databases';
 import { isUniqueViolation } from '../lib/databases';
@@ -58,6 +60,19 @@ export interface OrderProgress {
 /** Whether a progress write took effect, or was ignored as stale (not newer than what is stored, or after the end). */
 export interface ProgressResult {
   applied: boolean;
+}
+
+/**
+ * The saga's figures as the order database holds them, for the gateway's metrics: counted at the moment of the
+ * call, so they agree with what the API shows and survive restarts of every process.
+ */
+export interface SagaFigures {
+  /** Orders by status and failure reason (null when none). */
+  orders: { status: OrderStatus; failureReason: string | null; count: number }[];
+  /** Steps whose undo finished (COMPENSATED) or is stuck (COMPENSATION_FAILED), by step. */
+  compensations: { step: StepName; state: 'COMPENSATED' | 'COMPENSATION_FAILED'; count: number }[];
+  /** Time from the order's creation (its POST) to the status it ended in, per final status. */
+  durations: { status: TerminalStatus; bucketCounts: number[]; sum: number; count: number }[];
 }
 
 /** Sequence numbers from here up are the reconciler's: always newer than anything the workflow writes. */
@@ -335,6 +350,43 @@ export function createOrderService(db: OrderDb) {
         createdAt: order.createdAt,
         workflowId: order.workflowId,
       }));
+    },
+
+    /**
+     * The saga's figures (SagaFigures), counted over every order; `durationBounds` are the histogram's upper bounds
+     * in seconds. Three grouped scans of the order tables: cheap for this shop's volumes, and the place to start
+     * if the tables grow large (a completed_at column, or counts kept up to date by the order activities).
+     */
+    async sagaFigures(durationBounds: readonly number[]): Promise<SagaFigures> {
+      const orders = await db.$queryRaw<{ status: OrderStatus; failureReason: string | null; count: number }[]>`
+        SELECT status::text AS status, failure_reason AS "failureReason", count(*)::int AS count
+        FROM orders GROUP BY status, failure_reason ORDER BY status, failure_reason`;
+      const compensations = await db.$queryRaw<SagaFigures['compensations']>`
+        SELECT step, state, count(*)::int AS count FROM (
+          SELECT 'items' AS step, items_step::text AS state FROM orders
+          UNION ALL SELECT 'coupons', coupons_step::text FROM orders
+          UNION ALL SELECT 'payment', payment_step::text FROM orders
+        ) steps
+        WHERE state IN ('COMPENSATED', 'COMPENSATION_FAILED')
+        GROUP BY step, state ORDER BY step, state`;
+      // The moment an order reached its final status is the first history entry with that status.
+      const durations = await db.$queryRaw<SagaFigures['durations']>`
+        WITH ended AS (
+          SELECT o.status::text AS status, extract(epoch FROM min(h.at) - o.created_at)::float8 AS seconds
+          FROM orders o JOIN order_status_history h ON h.order_id = o.id AND h.status = o.status
+          WHERE o.status::text = ANY(${[...TERMINAL_STATUSES]}::text[])
+          GROUP BY o.id, o.status, o.created_at
+        ),
+        bounds AS (SELECT le, n FROM unnest(${[...durationBounds]}::float8[]) WITH ORDINALITY AS b(le, n)),
+        buckets AS (
+          SELECT e.status, b.n, count(*) FILTER (WHERE e.seconds <= b.le)::int AS observations
+          FROM ended e CROSS JOIN bounds b GROUP BY e.status, b.n
+        ),
+        totals AS (SELECT status, sum(seconds)::float8 AS sum, count(*)::int AS count FROM ended GROUP BY status)
+        SELECT t.status, array_agg(b.observations ORDER BY b.n) AS "bucketCounts", t.sum, t.count
+        FROM totals t JOIN buckets b USING (status)
+        GROUP BY t.status, t.sum, t.count ORDER BY t.status`;
+      return { orders, compensations, durations };
     },
 
     async listOrders(customerId: number, limit = 100): Promise<OrderView[]> {

@@ -5,11 +5,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { TemporalSettings } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../lib/workflow-bundle';
 import { ensureReconcilerSchedule } from './reconciler-schedule';
 import { runServiceWorker, type WorkerSetup } from './run-worker';
 
 /** Creates the schedule once Temporal answers; retried in the background so the worker never waits on it. */
-async function keepReconcilerScheduled(temporal: TemporalSettings, intervalSeconds: number): Promise<void> {
+async function keepReconcilerScheduled(
+  temporal: TemporalSettings,
+  intervalSeconds: number,
+  logger: Logger,
+): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       const connection = await Connection.connect(temporal.connection);
@@ -18,13 +24,13 @@ async function keepReconcilerScheduled(temporal: TemporalSettings, intervalSecon
           new Client({ connection, namespace: temporal.namespace }),
           intervalSeconds * 1000,
         );
-        console.log(`reconciler schedule runs every ${intervalSeconds} s`);
+        logger.info({ intervalSeconds }, `reconciler schedule runs every ${intervalSeconds} s`);
         return;
       } finally {
         await connection.close();
       }
     } catch (error) {
-      console.error(`could not create the reconciler schedule (attempt ${attempt}):`, (error as Error).message);
+      logger.warn({ attempt, err: error }, 'could not create the reconciler schedule; retrying');
       await sleep(Math.min(30_000, 1000 * 2 ** attempt));
     }
   }
@@ -35,7 +41,9 @@ async function keepReconcilerScheduled(temporal: TemporalSettings, intervalSecon
  * within seconds instead of bundling anew; run on its own, the worker bundles the workflows itself.
  */
 function workflowCode(bundlePath: string | undefined): Partial<WorkerSetup> {
-  return bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') };
+  return bundlePath
+    ? { workflowBundle: { codePath: bundlePath } }
+    : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } };
 }
 
 runServiceWorker('order', ({ temporal, extras }) => ({
@@ -47,5 +55,5 @@ runServiceWorker('order', ({ temporal, extras }) => ({
     },
   },
   workerOptions: workflowCode(extras.workflowBundlePath),
-  beforeRun: () => void keepReconcilerScheduled(temporal, extras.reconcileIntervalSeconds),
+  beforeRun: (logger) => void keepReconcilerScheduled(temporal, extras.reconcileIntervalSeconds, logger),
 }));

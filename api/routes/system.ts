@@ -1,35 +1,68 @@
-/** Operations: health of Temporal and every service database, the OpenAPI document and its docs page. */
+/**
+ * Operations: liveness (the process answers), readiness and health (Temporal and every service database answer),
+ * the OpenAPI document and its docs page.
+ */
 import path from 'node:path';
-import express from 'express';
+import express, { type Response } from 'express';
 import { z } from 'zod';
 import { defineRoute, type RouteContext } from '../http';
 
 export type HealthCheck = () => Promise<Record<string, 'ok' | string>>;
 
+const HEALTH_RESPONSES = {
+  200: {
+    description: 'Healthy',
+    schema: z.object({ status: z.literal('ok'), checks: z.record(z.string(), z.string()) }),
+  },
+  503: {
+    description: 'A dependency does not answer',
+    schema: z.object({ status: z.literal('unavailable'), checks: z.record(z.string(), z.string()) }),
+  },
+};
+
 export function systemRoutes(context: RouteContext, checkHealth: HealthCheck, openApiDocument: () => object): void {
+  const dependencyCheck = async (res: Response) => {
+    const checks = await checkHealth();
+    const healthy = Object.values(checks).every((value) => value === 'ok');
+    res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', checks });
+  };
+  // /health (as documented since the start) and /health/ready answer the same: the dependency check.
   defineRoute(
     context,
     {
       method: 'get',
       path: '/health',
-      summary: 'Healthy when Temporal and every service database answer',
+      summary: 'Healthy when Temporal and every service database answer (the same as /health/ready)',
       tag: 'system',
       access: 'public',
-      responses: {
-        200: {
-          description: 'Healthy',
-          schema: z.object({ status: z.literal('ok'), checks: z.record(z.string(), z.string()) }),
-        },
-        503: {
-          description: 'A dependency does not answer',
-          schema: z.object({ status: z.literal('unavailable'), checks: z.record(z.string(), z.string()) }),
-        },
-      },
+      responses: HEALTH_RESPONSES,
     },
-    async (_request, res) => {
-      const checks = await checkHealth();
-      const healthy = Object.values(checks).every((value) => value === 'ok');
-      res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', checks });
+    (_request, res) => dependencyCheck(res),
+  );
+  defineRoute(
+    context,
+    {
+      method: 'get',
+      path: '/health/ready',
+      summary: 'Ready for traffic when Temporal and every service database answer (readiness probe)',
+      tag: 'system',
+      access: 'public',
+      responses: HEALTH_RESPONSES,
+    },
+    (_request, res) => dependencyCheck(res),
+  );
+  defineRoute(
+    context,
+    {
+      method: 'get',
+      path: '/health/live',
+      summary: 'Alive when the process answers at all; asks no dependency (liveness probe)',
+      tag: 'system',
+      access: 'public',
+      responses: { 200: { description: 'The process answers', schema: z.object({ status: z.literal('ok') }) } },
+    },
+    (_request, res) => {
+      res.json({ status: 'ok' });
     },
   );
 

@@ -13,8 +13,16 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { ConfigError, DEFAULT_TEMPORAL_NAMESPACE, databaseUrl, databaseUrlVariable } from '../../lib/config';
+import {
+  ConfigError,
+  DEFAULT_TEMPORAL_NAMESPACE,
+  databaseUrl,
+  databaseUrlVariable,
+  workerHealthPortVariable,
+  workerMetricsPortVariable,
+} from '../../lib/config';
 import { SERVICE_NAMES, WORKER_SERVICES, workerEntry, workerProcessName } from '../../lib/services';
+import { workflowBundleOptions } from '../../lib/workflow-bundle';
 import { ROOT } from '../lib/migrate';
 import { migrateAndSeed } from '../lib/prepare-databases';
 import { portIsFree } from '../lib/ports';
@@ -82,10 +90,7 @@ function nodeProcess(name: string, entry: string, env: NodeJS.ProcessEnv): Omit<
 /** As npm start does: one bundle, so that a restarted workflow worker does not run webpack again. */
 async function bundleWorkflows(): Promise<string> {
   const bundle = path.join(config.dataDir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
-  });
+  const { code } = await bundleWorkflowCode(workflowBundleOptions());
   mkdirSync(config.dataDir, { recursive: true });
   writeFileSync(`${bundle}.tmp`, code);
   renameSync(`${bundle}.tmp`, bundle);
@@ -158,7 +163,15 @@ async function answersHttp(url: string, probe = '/health'): Promise<boolean> {
 function serviceEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/_DATABASE_URL$|^TEMPORAL_|^DATA_DIR$|^PORT$|^EMBEDDED_POSTGRES_PORT$/.test(key)) env[key] = value;
+    if (!/_DATABASE_URL$|^TEMPORAL_|^DATA_DIR$|^PORT$|^EMBEDDED_POSTGRES_PORT$|_METRICS_PORT$|_HEALTH_PORT$/.test(key)) {
+      env[key] = value;
+    }
+  }
+  // Two replicas of every worker share the machine (and npm start may run beside): no health or metrics ports.
+  env.GATEWAY_METRICS_PORT = '0';
+  for (const service of WORKER_SERVICES) {
+    env[workerHealthPortVariable(service).name] = '0';
+    env[workerMetricsPortVariable(service).name] = '0';
   }
   env.DATA_DIR = config.dataDir;
   env.EMBEDDED_POSTGRES_PORT = String(config.postgresPort);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl } from '../../lib/config';
+import { workflowBundleOptions } from '../../lib/workflow-bundle';
 import { migrateService } from '../../scripts/lib/migrate';
 import { createServiceDatabases, startEmbeddedPostgres } from '../../scripts/lib/postgres';
 import { resolveTemporalCli, startDevServer } from '../../scripts/lib/temporal-server';
@@ -32,10 +33,8 @@ export default async function globalSetup(): Promise<void> {
   const parts = await Promise.allSettled([
     startEmbeddedPostgres({ dataDir: path.join(workDir, 'postgres'), port: pgPort, persistent: false }),
     startDevServer({ executable: resolveTemporalCli(), port: await freePort(), uiPort }),
-    bundleWorkflowCode({
-      workflowsPath: require.resolve('../../workflows'),
-      logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
-    }),
+    // With the interceptors, as the order worker runs it: the replay tests then prove they add no commands.
+    bundleWorkflowCode(workflowBundleOptions()),
   ] as const);
   const [postgresStart, temporalStart, bundleStart] = parts;
   if (postgresStart.status === 'rejected' || temporalStart.status === 'rejected' || bundleStart.status === 'rejected') {
