@@ -22,7 +22,9 @@ export function currentRequestId(): string | undefined {
 /** Adds the current request's id to the headers of a start or an update (nothing outside a request). */
 function withRequestId<T extends { headers: Record<string, unknown> }>(input: T): T {
   const requestId = currentRequestId();
-  return requestId === undefined ? input : { ...input, headers: { ...input.headers, ...logContextHeaders({ requestId }) } };
+  return requestId === undefined
+    ? input
+    : { ...input, headers: { ...input.headers, ...logContextHeaders({ requestId }) } };
 }
 
 /** Client interceptors of the gateway's Temporal client. */

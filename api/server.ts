@@ -79,15 +79,13 @@ async function main(): Promise<void> {
         connection.close(),
         closeServer(metricsServer),
         ...Object.values(databases).map((db) => db.$disconnect()),
-      ]).then(
-        (results) => {
-          for (const result of results) {
-            if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a client did not close cleanly');
-          }
-          logger.info('gateway stopped');
-          process.exit(0);
-        },
-      );
+      ]).then((results) => {
+        for (const result of results) {
+          if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a client did not close cleanly');
+        }
+        logger.info('gateway stopped');
+        process.exit(0);
+      });
     });
     server.closeIdleConnections();
     setTimeout(() => {

@@ -11,8 +11,21 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { ConfigError, DEFAULT_TEMPORAL_UI_PORT, databaseUrl, databaseUrlVariable } from '../lib/config';
-import { SERVICE_NAMES, WORKER_SERVICES, workerEntry, workerProcessName } from '../lib/services';
+import {
+  ConfigError,
+  DEFAULT_TEMPORAL_UI_PORT,
+  databaseUrl,
+  databaseUrlVariable,
+  workerHealthPortVariable,
+  workerMetricsPortVariable,
+} from '../lib/config';
+import {
+  SERVICE_NAMES,
+  WORKER_SERVICES,
+  workerEntry,
+  workerProcessName,
+  type WorkerServiceName,
+} from '../lib/services';
 import { workflowBundleOptions } from '../lib/workflow-bundle';
 import { ROOT } from './lib/migrate';
 import { migrateAndSeed } from './lib/prepare-databases';
@@ -45,7 +58,11 @@ const STATE_FILE = path.join(DATA_DIR, 'processes.json');
 const WORKFLOW_BUNDLE = path.join(DATA_DIR, 'workflow-bundle.js');
 const COLORS = [36, 33, 35, 32, 34, 31, 96, 93];
 /** One supervised process per worker of the registry (lib/services.ts). */
-const WORKERS = WORKER_SERVICES.map((service) => ({ name: workerProcessName(service), entry: workerEntry(service) }));
+const WORKERS = WORKER_SERVICES.map((service) => ({
+  service,
+  name: workerProcessName(service),
+  entry: workerEntry(service),
+}));
 const LABELS = ['postgres', 'temporal', ...WORKERS.map((worker) => worker.name), 'gateway', 'start'];
 
 function prefixer(name: string): (line: string) => void {
@@ -134,11 +151,22 @@ async function startTemporal(): Promise<{ address: string; uiUrl: string; unsupe
   return { address, uiUrl };
 }
 
-async function gatewayAnswers(url: string): Promise<boolean> {
-  return fetch(`${url}/health`).then(
+async function answersOk(url: string): Promise<boolean> {
+  return fetch(url).then(
     (res) => res.ok,
     () => false,
   );
+}
+
+/**
+ * A worker is ready once its `/health/ready` says it polls its task queue; with its health port off, once it
+ * logs that it polls.
+ */
+function workerReadiness(service: WorkerServiceName): Pick<ProcessSpec, 'readyLine' | 'readyProbe'> {
+  const port = config.workerPorts[service].health;
+  return port
+    ? { readyProbe: () => answersOk(`http://127.0.0.1:${port}/health/ready`) }
+    : { readyLine: /worker polling task queue/ };
 }
 
 /**
@@ -149,6 +177,19 @@ async function checkPorts(): Promise<void> {
   const problems: string[] = [];
   const gatewayPort = config.gatewayPort;
   if (!(await portIsFree(gatewayPort))) problems.push(`port ${gatewayPort} (the gateway, PORT) is in use`);
+  const observed: [number, string][] = [
+    [config.gatewayMetricsPort, "the gateway's metrics, GATEWAY_METRICS_PORT"],
+    ...WORKER_SERVICES.flatMap((service): [number, string][] => [
+      [config.workerPorts[service].health, `the ${service} worker's health, ${workerHealthPortVariable(service).name}`],
+      [
+        config.workerPorts[service].metrics,
+        `the ${service} worker's metrics, ${workerMetricsPortVariable(service).name}`,
+      ],
+    ]),
+  ];
+  for (const [port, what] of observed) {
+    if (port && !(await portIsFree(port))) problems.push(`port ${port} (${what}) is in use`);
+  }
   if (!config.temporal.addressConfigured) {
     const { port, uiPort } = config.devServer;
     if (!(await portIsFree(port))) {
@@ -192,20 +233,21 @@ async function main(): Promise<void> {
 
   const workerEnv = { ...env, WORKFLOW_BUNDLE_PATH: await bundle };
   await Promise.all(
-    WORKERS.map(({ name, entry }) =>
-      supervisor.start({ ...nodeProcess(name, entry, workerEnv), readyLine: /worker polling task queue/ }),
+    WORKERS.map(({ service, name, entry }) =>
+      supervisor.start({ ...nodeProcess(name, entry, workerEnv), ...workerReadiness(service) }),
     ),
   );
   const gateway = `http://localhost:${config.gatewayPort}`;
   await supervisor.start({
     ...nodeProcess('gateway', 'api/server.ts', env),
-    readyProbe: () => gatewayAnswers(gateway),
+    readyProbe: () => answersOk(`${gateway}/health/ready`),
   });
 
   log(`ready: gateway ${gateway}`);
   log('');
   log(`Gateway:     ${gateway}   (API docs: ${gateway}/docs)`);
   log(`Temporal UI: ${env.TEMPORAL_UI_URL}`);
+  if (config.gatewayMetricsPort) log(`Metrics:     http://localhost:${config.gatewayMetricsPort}/metrics (gateway)`);
   log(`Processes:   ${shown(STATE_FILE)}`);
   log('Press Ctrl-C to stop.');
 }

@@ -163,7 +163,9 @@ async function answersHttp(url: string, probe = '/health'): Promise<boolean> {
 function serviceEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/_DATABASE_URL$|^TEMPORAL_|^DATA_DIR$|^PORT$|^EMBEDDED_POSTGRES_PORT$|_METRICS_PORT$|_HEALTH_PORT$/.test(key)) {
+    if (
+      !/_DATABASE_URL$|^TEMPORAL_|^DATA_DIR$|^PORT$|^EMBEDDED_POSTGRES_PORT$|_METRICS_PORT$|_HEALTH_PORT$/.test(key)
+    ) {
       env[key] = value;
     }
   }

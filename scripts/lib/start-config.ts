@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   DATA_DIR,
   DEFAULT_TEMPORAL_PORT,
+  GATEWAY_METRICS_PORT,
   DEFAULT_TEMPORAL_UI_PORT,
   EMBEDDED_POSTGRES_PORT,
   PORT,
@@ -22,11 +23,13 @@ import {
   readAll,
   readVariables,
   variable,
+  workerHealthPortVariable,
+  workerMetricsPortVariable,
   type ConfigKind,
   type Env,
   type TemporalSettings,
 } from '../../lib/config';
-import { SERVICE_NAMES, type ServiceName } from '../../lib/services';
+import { SERVICE_NAMES, WORKER_SERVICES, type ServiceName, type WorkerServiceName } from '../../lib/services';
 import { ROOT } from './migrate';
 import { POLICY_VARIABLES, restartPolicyFromEnv, type RestartPolicy } from './supervisor';
 
@@ -52,7 +55,18 @@ export const START_VARIABLES = {
     'base of `links.temporalUi` and of the Web UI link npm start prints',
   ),
   embeddedPostgresPort: EMBEDDED_POSTGRES_PORT,
+  gatewayMetricsPort: GATEWAY_METRICS_PORT,
 };
+
+/** The ports of the workers' health endpoints and metrics: checked free before the start, probed for readiness. */
+function workerPortVariables() {
+  return Object.fromEntries(
+    WORKER_SERVICES.flatMap((service) => [
+      [`${service}Health`, workerHealthPortVariable(service)],
+      [`${service}Metrics`, workerMetricsPortVariable(service)],
+    ]),
+  );
+}
 
 /** The npm start kind: its own variables, what it needs to decide what to run, seed and supervise. */
 export const START_KIND: ConfigKind = {
@@ -64,6 +78,7 @@ export const START_KIND: ConfigKind = {
     ...SEED_VARIABLES,
     TOOL_VARIABLES.temporalCliPath,
     ...Object.values(POLICY_VARIABLES),
+    ...Object.values(workerPortVariables()),
   ],
 };
 
@@ -77,14 +92,19 @@ export interface StartConfig {
   /** The services whose database is given by URL; the others get the embedded PostgreSQL. */
   externalDatabases: ServiceName[];
   restartPolicy: RestartPolicy;
+  /** 0 when off. */
+  gatewayMetricsPort: number;
+  /** Each worker's health and metrics port; 0 when off. */
+  workerPorts: Record<WorkerServiceName, { health: number; metrics: number }>;
 }
 
 export function loadStartConfig(env: Env = process.env): StartConfig {
   const urlVariables = Object.fromEntries(
     SERVICE_NAMES.map((service) => [service, databaseUrlSpec(service)]),
   ) as Record<ServiceName, ReturnType<typeof databaseUrlSpec>>;
-  const { values, urls, temporal, restartPolicy } = readAll((read) => ({
+  const { values, urls, temporal, restartPolicy, ports } = readAll((read) => ({
     values: read(() => readVariables(START_VARIABLES, env)),
+    ports: read(() => readVariables(workerPortVariables(), env) as Record<string, number>),
     urls: read(() => readVariables(urlVariables, env)),
     temporal: read(() => loadTemporalSettings(env)),
     restartPolicy: read(() => restartPolicyFromEnv(env)),
@@ -97,6 +117,13 @@ export function loadStartConfig(env: Env = process.env): StartConfig {
     embeddedPostgresPort: values.embeddedPostgresPort,
     externalDatabases: SERVICE_NAMES.filter((service) => urls[service] !== undefined),
     restartPolicy,
+    gatewayMetricsPort: values.gatewayMetricsPort,
+    workerPorts: Object.fromEntries(
+      WORKER_SERVICES.map((service) => [
+        service,
+        { health: ports[`${service}Health`] ?? 0, metrics: ports[`${service}Metrics`] ?? 0 },
+      ]),
+    ) as StartConfig['workerPorts'],
   };
 }
 

@@ -26,7 +26,10 @@ export interface RestartPolicy {
   /** This many crashes of one process within `crashWindowMs` stop the whole stack. */
   crashLimit: number;
   crashWindowMs: number;
-  /** How long a process may take to exit after SIGTERM before it is killed. */
+  /**
+   * How long a process may take to exit after SIGTERM before it is killed: by default longer than a worker's
+   * drain (WORKER_SHUTDOWN_GRACE_SECONDS, 8 s, plus 3 s) and the gateway's (10 s).
+   */
   stopGraceMs: number;
   /** How long a process may take to become ready the first time before the start fails. */
   readyTimeoutMs: number;
@@ -38,7 +41,7 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   stableAfterMs: 30_000,
   crashLimit: 5,
   crashWindowMs: 60_000,
-  stopGraceMs: 10_000,
+  stopGraceMs: 15_000,
   readyTimeoutMs: 120_000,
 };
 

@@ -16,6 +16,7 @@ import {
 import { pino } from 'pino';
 import { createApp } from '../../api/app';
 import { createHealthCheck } from '../../api/health';
+import { requestIdInterceptor } from '../../api/request-context';
 import { createSagaClient } from '../../api/saga-client';
 import { WORKER_SERVICES, workerOf, type WorkerServiceName } from '../../lib/services';
 import {
@@ -25,6 +26,7 @@ import {
   type ActivityFunctions,
   type ServiceSettings,
 } from '../../lib/wiring';
+import { activityLogContext } from '../../workers/log-context';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
@@ -67,7 +69,8 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
   const services = createServices(db, settings);
   const address = process.env.TEMPORAL_ADDRESS!;
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  // The gateway's and the workers' interceptors, as in the real processes (request id and order id in the logs).
+  const client = new Client({ connection, interceptors: { workflow: [requestIdInterceptor] } });
   const nativeConnection = await NativeConnection.connect({ address });
 
   const realActivities = Object.fromEntries(
@@ -85,6 +88,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
       activities,
       ...(workerOf(name).runsWorkflows ? { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } } : {}),
       shutdownGraceTime: '2s',
+      interceptors: { activity: [activityLogContext] },
     });
     const done = worker.run();
     running.set(name, { worker, done });
