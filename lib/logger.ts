@@ -30,14 +30,15 @@ const SECRET_FIELDS = [
   'TEMPORAL_API_KEY',
 ];
 
-/** Censored paths: every secret field at depth 0 to 2, the card token of an order request, request headers. */
+/**
+ * Censored paths: every secret field at depth 0 to 2 (array elements count as a level: an activity's `input[0]`),
+ * and the card token of an order request body (`payment.token`).
+ */
 export const REDACT_PATHS = [
   ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
   'payment.token',
   '*.payment.token',
   '*.*.payment.token',
-  'input[*].cardToken',
-  'input[*].paymentToken',
 ];
 
 /** A card token of the card gateway (`tok_…`, domain/card-tokens.ts), anywhere in a line's text. */
