@@ -6,6 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import {
+  DEFAULT_GATEWAY_METRICS_PORT,
+  DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS,
+  WORKER_SHUTDOWN_FORCE_MARGIN_MS,
+} from '../lib/config';
+import { WORKER_SERVICES, workerOf, workerProcessName } from '../lib/services';
 import { DEPLOY_TOOLS, testWithTool } from './deploy/tools';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -14,8 +20,9 @@ const withCompose = testWithTool('docker compose v2', COMPOSE);
 
 const SERVICES = ['order', 'item', 'coupon', 'payment', 'user'] as const;
 
-function compose(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(COMPOSE, ['-f', 'docker-compose.yml', ...args], {
+function compose(args: string[], env: NodeJS.ProcessEnv = {}, profiles: string[] = []) {
+  const profileArgs = profiles.flatMap((profile) => ['--profile', profile]);
+  const result = spawnSync(COMPOSE, ['-f', 'docker-compose.yml', ...profileArgs, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     // No .env of the developer's and no ambient variable changes what is checked.
@@ -27,18 +34,23 @@ function compose(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 interface ComposeService {
   image?: string;
+  profiles?: string[];
+  stop_grace_period?: string;
+  healthcheck?: { test?: string[] };
   ports?: { target: number; published?: string; host_ip?: string }[];
   environment?: Record<string, string | null>;
-  healthcheck?: unknown;
   networks?: Record<string, unknown>;
   volumes?: { source?: string; target: string }[];
 }
 
-function resolvedModel(env: NodeJS.ProcessEnv = {}): {
+function resolvedModel(
+  env: NodeJS.ProcessEnv = {},
+  profiles: string[] = [],
+): {
   services: Record<string, ComposeService>;
   networks: Record<string, { internal?: boolean }>;
 } {
-  const result = compose(['config', '--format', 'json'], env);
+  const result = compose(['config', '--format', 'json'], env, profiles);
   expect(result.stderr).toBe('');
   return JSON.parse(result.stdout);
 }
@@ -69,6 +81,7 @@ withCompose(
         'temporal-ui',
       ].sort(),
     );
+    expect(JSON.stringify(services)).not.toContain('"profiles"');
     for (const name of [
       'gateway',
       'order-worker',
@@ -133,6 +146,85 @@ withCompose('when the app containers run, then they run compiled JavaScript, nev
   expect(result.stdout).not.toContain('tsx');
   expect(result.stdout).toContain('dist/api/server.js');
 });
+
+/** Compose's duration strings as it writes them (`20s`, `1m30s`), in seconds. */
+function durationSeconds(duration: string | undefined): number {
+  const parts = [...(duration ?? '').matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)];
+  const unit: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  return parts.reduce((sum, [, value, suffix]) => sum + Number(value) * unit[suffix!]!, 0);
+}
+
+withCompose(
+  'when a container is stopped, then Compose waits longer than its process takes to drain and exit, and health checks ask the readiness endpoints',
+  () => {
+    const { services } = resolvedModel();
+    // The gateway finishes requests for 10 s (api/server.ts); a worker drains, then exits at most 3 s later.
+    expect(durationSeconds(services.gateway?.stop_grace_period)).toBeGreaterThan(10);
+    expect(services.gateway?.healthcheck?.test?.join(' ')).toContain('http://localhost:3000/health/ready');
+    const workerStopSeconds = DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS + WORKER_SHUTDOWN_FORCE_MARGIN_MS / 1000;
+    for (const service of WORKER_SERVICES) {
+      const name = workerProcessName(service);
+      const grace = durationSeconds(services[name]?.stop_grace_period);
+      expect({ name, longer: grace > workerStopSeconds }).toEqual({ name, longer: true });
+      expect(services[name]?.environment?.WORKER_SHUTDOWN_GRACE_SECONDS).toBeUndefined();
+      expect(services[name]?.healthcheck?.test?.join(' ')).toContain(
+        `http://localhost:${workerOf(service).ports.health}/health/ready`,
+      );
+    }
+  },
+);
+
+withCompose(
+  'when the observability profile is on, then Prometheus scrapes every metrics port and Grafana gets the committed dashboard, both on loopback only',
+  () => {
+    const plain = resolvedModel();
+    expect(plain.services.prometheus).toBeUndefined();
+    expect(plain.services.grafana).toBeUndefined();
+    const { services } = resolvedModel({}, ['observability']);
+    for (const name of ['prometheus', 'grafana']) {
+      expect(services[name]?.profiles).toEqual(['observability']);
+      expect(services[name]?.ports?.map((port) => port.host_ip)).toEqual(['127.0.0.1']);
+    }
+    const mounted = (name: string, target: string) =>
+      services[name]?.volumes?.find((volume) => volume.target === target)?.source;
+    const configFile = path.join(ROOT, 'deploy', 'prometheus', 'prometheus.yml');
+    expect(mounted('prometheus', '/etc/prometheus/prometheus.yml')).toBe(configFile);
+    expect(mounted('grafana', '/etc/grafana/provisioning')).toBe(path.join(ROOT, 'deploy', 'grafana', 'provisioning'));
+    expect(mounted('grafana', '/etc/grafana/dashboards')).toBe(path.join(ROOT, 'deploy', 'grafana', 'dashboards'));
+    expect(Object.keys(services.prometheus?.networks ?? {}).sort()).toEqual(['edge', 'internal']);
+
+    // Every process's metrics port is a target, on its default (no service sets another), and nothing else is.
+    const targets = [...readFileSync(configFile, 'utf8').matchAll(/'([\w-]+):(\d+)'/g)]
+      .map(([, host, port]) => `${host}:${port}`)
+      .sort();
+    const expected = [
+      `gateway:${DEFAULT_GATEWAY_METRICS_PORT}`,
+      ...WORKER_SERVICES.map((service) => `${workerProcessName(service)}:${workerOf(service).ports.metrics}`),
+    ].sort();
+    expect(targets).toEqual(expected);
+    expect(String(services.gateway?.environment?.GATEWAY_METRICS_PORT)).toBe(String(DEFAULT_GATEWAY_METRICS_PORT));
+    for (const service of WORKER_SERVICES) {
+      const variables = Object.keys(services[workerProcessName(service)]?.environment ?? {});
+      expect(variables.filter((key) => key.endsWith('_PORT'))).toEqual([]);
+    }
+
+    // The dashboard reads the provisioned data source, and only it.
+    const datasources = readFileSync(
+      path.join(ROOT, 'deploy', 'grafana', 'provisioning', 'datasources', 'prometheus.yml'),
+      'utf8',
+    );
+    const uid = /uid: (\S+)/.exec(datasources)?.[1];
+    const dashboard = JSON.parse(
+      readFileSync(path.join(ROOT, 'deploy', 'grafana', 'dashboards', 'order-saga.json'), 'utf8'),
+    ) as { panels: { datasource?: { uid?: string }; targets?: { datasource?: { uid?: string } }[] }[] };
+    const uids = new Set(
+      dashboard.panels
+        .flatMap((panel) => [panel.datasource?.uid, ...(panel.targets ?? []).map((target) => target.datasource?.uid)])
+        .filter(Boolean),
+    );
+    expect([...uids]).toEqual([uid]);
+  },
+);
 
 /**
  * Docker's .dockerignore rules, enough for this file: `*` and `?` stay within a path segment, `**` spans

@@ -80,8 +80,18 @@ function installRuntime(logger: Logger, observability: WorkerObservability): voi
     shutdownSignals: [],
     telemetryOptions: {
       logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      // Prometheus's conventions: durations in seconds, the unit in the name, counters ending in _total.
       ...(observability.metricsPort
-        ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${observability.metricsPort}` } } }
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: `0.0.0.0:${observability.metricsPort}`,
+                useSecondsForDurations: true,
+                unitSuffix: true,
+                countersTotalSuffix: true,
+              },
+            },
+          }
         : {}),
     },
   });

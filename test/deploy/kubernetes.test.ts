@@ -7,8 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { msToNumber } from '@temporalio/common/lib/time';
-import { RECONCILE_OPTIONS, UNDO_TIMEOUTS } from '../../workflows/activity-options';
+import {
+  DEFAULT_GATEWAY_METRICS_PORT,
+  DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS,
+  WORKER_SHUTDOWN_FORCE_MARGIN_MS,
+} from '../../lib/config';
+import { workerOf } from '../../lib/services';
 import { DEPLOY_TOOLS, ROOT, testWithTool } from './tools';
 
 const KUBERNETES = path.join(ROOT, 'deploy', 'kubernetes');
@@ -19,6 +23,8 @@ const KUSTOMIZE = path.join(DEPLOY_TOOLS, 'bin', 'kustomize');
 const WORKERS = ['order', 'item', 'coupon', 'payment'] as const;
 /** The gateway's grace for in-flight requests after SIGTERM (api/server.ts SHUTDOWN_GRACE_MS). */
 const GATEWAY_DRAIN_SECONDS = 10;
+/** The longest a worker takes to exit after SIGTERM: its drain, then the margin after which it exits anyway. */
+const WORKER_STOP_SECONDS = DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS + WORKER_SHUTDOWN_FORCE_MARGIN_MS / 1000;
 
 const withValidator = testWithTool('kubernetes-validate', VALIDATOR);
 const withKustomize = testWithTool('kustomize', KUSTOMIZE);
@@ -78,8 +84,6 @@ function find(objects: K8sObject[], kind: string, name: string): K8sObject {
   if (!found) throw new Error(`no ${kind} ${name}`);
   return found;
 }
-
-const seconds = (duration: string) => msToNumber(duration as Parameters<typeof msToNumber>[0]) / 1000;
 
 withValidator('when every manifest is checked against Kubernetes 1.33 in strict mode, then all pass', () => {
   const result = validate(manifestFiles());
@@ -151,16 +155,68 @@ withValidator(
   },
 );
 
-withValidator('when a Pod is stopped, then its grace period is longer than the longest drain of its process', () => {
+withValidator('when a Pod is stopped, then its grace period is longer than the longest stop of its process', () => {
   const objects = baseObjects();
   const grace = (name: string): number =>
     find(objects, 'Deployment', name).spec.template.spec.terminationGracePeriodSeconds;
+  // No setting changes the workers' drain: they run with the default this compares with.
+  expect(find(objects, 'ConfigMap', 'order-saga-config').data).not.toHaveProperty('WORKER_SHUTDOWN_GRACE_SECONDS');
   expect(grace('gateway')).toBeGreaterThan(GATEWAY_DRAIN_SECONDS);
-  expect(grace('order-worker')).toBeGreaterThan(seconds(RECONCILE_OPTIONS.startToCloseTimeout));
-  for (const worker of WORKERS) {
-    expect(grace(`${worker}-worker`)).toBeGreaterThan(seconds(UNDO_TIMEOUTS.startToCloseTimeout));
-  }
+  for (const worker of WORKERS) expect(grace(`${worker}-worker`)).toBeGreaterThan(WORKER_STOP_SECONDS);
 });
+
+/** A container port by name. */
+function portNamed(container: any, name: string): number | undefined {
+  return container.ports?.find((port: { name: string }) => port.name === name)?.containerPort;
+}
+
+withValidator(
+  'when a process is probed and scraped, then its probes ask its health endpoints and its metrics port is the one it listens on',
+  () => {
+    const objects = baseObjects();
+    const gateway = find(objects, 'Deployment', 'gateway').spec.template;
+    const container = gateway.spec.containers[0];
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+    const metricsEnv = container.env.find((entry: { name: string }) => entry.name === 'GATEWAY_METRICS_PORT');
+    expect(portNamed(container, 'metrics')).toBe(Number(metricsEnv?.value ?? DEFAULT_GATEWAY_METRICS_PORT));
+    expect(gateway.metadata.annotations['prometheus.io/port']).toBe(String(portNamed(container, 'metrics')));
+
+    const scraped = find(objects, 'NetworkPolicy', 'metrics-scrape').spec.ingress[0].ports[0];
+    const scrapes = (port: number) => port >= scraped.port && port <= (scraped.endPort ?? scraped.port);
+    expect(scrapes(portNamed(container, 'metrics')!)).toBe(true);
+
+    for (const worker of WORKERS) {
+      const template = find(objects, 'Deployment', `${worker}-worker`).spec.template;
+      const workerContainer = template.spec.containers[0];
+      // The Deployments set no port variable: the worker listens on its defaults (lib/services.ts).
+      expect(JSON.stringify(workerContainer.env ?? [])).not.toMatch(/_PORT/);
+      expect({
+        worker,
+        health: portNamed(workerContainer, 'health'),
+        metrics: portNamed(workerContainer, 'metrics'),
+      }).toEqual({
+        worker,
+        ...workerOf(worker).ports,
+      });
+      expect({
+        worker,
+        probes: [workerContainer.startupProbe, workerContainer.readinessProbe, workerContainer.livenessProbe].map(
+          (probe) => probe.httpGet,
+        ),
+      }).toEqual({
+        worker,
+        probes: [
+          { path: '/health/ready', port: 'health' },
+          { path: '/health/ready', port: 'health' },
+          { path: '/health/live', port: 'health' },
+        ],
+      });
+      expect(template.metadata.annotations['prometheus.io/port']).toBe(String(workerOf(worker).ports.metrics));
+      expect({ worker, scraped: scrapes(workerOf(worker).ports.metrics) }).toEqual({ worker, scraped: true });
+    }
+  },
+);
 
 withValidator('when credentials are handed out, then each worker gets only its own database Secret', () => {
   const objects = baseObjects();

@@ -4,6 +4,8 @@
  * show: their standard output (JSON lines), their health endpoints, their Prometheus metrics, their exit.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { databaseUrl } from '../../lib/config';
@@ -230,17 +232,42 @@ describe('logs and metrics of placed orders', () => {
     const payment = await scrape(stack.processes.payment.metricsPort);
 
     expect(
-      sampleValue(order, 'temporal_workflow_completed', { workflow_type: 'placeOrder', task_queue: 'orders' }),
+      sampleValue(order, 'temporal_workflow_completed_total', { workflow_type: 'placeOrder', task_queue: 'orders' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sampleValue(item, 'temporal_activity_execution_latency_count', { activity_type: 'reserveStock' }),
+      sampleValue(item, 'temporal_activity_execution_latency_seconds_count', { activity_type: 'reserveStock' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sampleValue(payment, 'temporal_activity_execution_latency_count', { activity_type: 'chargePayment' }),
+      sampleValue(payment, 'temporal_activity_execution_latency_seconds_count', { activity_type: 'chargePayment' }),
     ).toBeGreaterThanOrEqual(2);
-    expect(sampleValue(item, 'temporal_activity_execution_latency_count', { activity_type: 'chargePayment' })).toBe(
-      undefined,
+    expect(
+      sampleValue(item, 'temporal_activity_execution_latency_seconds_count', { activity_type: 'chargePayment' }),
+    ).toBe(undefined);
+  });
+
+  test('when the Grafana dashboard queries a metric, then the gateway or a worker serves it', async () => {
+    const served = (
+      await Promise.all(
+        (['gateway', ...WORKER_SERVICES] as ProcessName[]).map((name) => scrape(stack.processes[name].metricsPort)),
+      )
+    ).join('\n');
+    const dashboard = JSON.parse(
+      readFileSync(path.join(__dirname, '..', '..', 'deploy', 'grafana', 'dashboards', 'order-saga.json'), 'utf8'),
+    ) as { panels: { targets?: { expr: string }[] }[] };
+    const queried = new Set(
+      dashboard.panels
+        .flatMap((panel) => panel.targets ?? [])
+        .flatMap((target) => [...target.expr.matchAll(/\b(?:saga|http|temporal)_\w+/g)].map(([name]) => name)),
     );
+    // The SDK exports a counter from its first increment on: no workflow of these tests failed (the saga ends a
+    // failed order CANCELLED, it does not fail its workflow).
+    const notYetCounted = new Set(['temporal_workflow_failed_total']);
+
+    expect(queried.size).toBeGreaterThanOrEqual(12);
+    const missing = [...queried].filter(
+      (name) => !notYetCounted.has(name) && !new RegExp(`^${name}[{ ]`, 'm').test(served),
+    );
+    expect(missing).toEqual([]);
   });
 });
 
