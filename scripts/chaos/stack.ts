@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl, type ServiceName } from '../../lib/config';
 import { ROOT } from '../lib/migrate';
-import { freePort } from '../lib/ports';
+import { freePort, observabilityPortsOff } from '../lib/ports';
 import { exitsWithin } from '../lib/process-exit';
 
 /** The processes the supervisor runs, by the names it gives them in processes.json. */
@@ -194,6 +194,8 @@ function stackEnvironment(ports: number[], dataDir: string): NodeJS.ProcessEnv {
     TEMPORAL_PORT: String(temporalPort),
     TEMPORAL_UI_PORT: String(uiPort),
     EMBEDDED_POSTGRES_PORT: String(postgresPort),
+    // Beside other stacks on one machine: no health or metrics listeners on their fixed default ports.
+    ...observabilityPortsOff(),
     DATA_DIR: dataDir,
     // One secret for every gateway incarnation, so tokens stay valid across its restarts.
     JWT_SECRET: randomBytes(48).toString('base64'),

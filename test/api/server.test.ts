@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { once } from 'node:events';
-import { freePort } from '../support/ports';
+import { freePort, observabilityPortsOff } from '../support/ports';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -16,7 +16,7 @@ interface GatewayProcess {
 function startGatewayProcess(env: NodeJS.ProcessEnv): GatewayProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
     cwd: ROOT,
-    env,
+    env: { ...observabilityPortsOff(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

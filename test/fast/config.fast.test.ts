@@ -19,6 +19,7 @@ import {
 import { SERVICE_NAMES, WORKER_SERVICES, workerEntry } from '../../lib/services';
 import { README, configTable, tableIn, withoutPadding } from '../../scripts/config-table';
 import { loadStartConfig } from '../../scripts/lib/start-config';
+import { loadGatewayConfig } from '../../api/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const folder = () => mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
@@ -115,6 +116,34 @@ describe('worker configuration', () => {
 
     expect(load).toThrow('ITEM_DATABASE_URL is not a valid URL');
     expect(load).not.toThrow(/hunter2/);
+  });
+
+  test('when nothing is set, then each worker logs at info, drains 8 s and listens on health and metrics ports of its own', () => {
+    const configs = WORKER_SERVICES.map((service) => loadWorkerConfig(service, isolated()).observability);
+
+    expect(configs[0]).toEqual({ logLevel: 'info', healthPort: 9401, metricsPort: 9461, shutdownGraceMs: 8000 });
+    const ports = configs.flatMap((config) => [config.healthPort, config.metricsPort]);
+    expect(new Set([...ports, loadGatewayConfig(isolated({ JWT_SECRET: 'x'.repeat(32) })).metricsPort]).size).toBe(9);
+  });
+
+  test('when observability is configured, then 0 turns a listener off and a bad port or level is refused by name', () => {
+    const config = loadWorkerConfig(
+      'coupon',
+      isolated({ COUPON_WORKER_HEALTH_PORT: '0', COUPON_WORKER_METRICS_PORT: '9999', LOG_LEVEL: 'debug' }),
+    ).observability;
+    const load = () =>
+      loadWorkerConfig(
+        'item',
+        isolated({ ITEM_WORKER_HEALTH_PORT: '70000', ITEM_WORKER_METRICS_PORT: 'x', LOG_LEVEL: 'verbose' }),
+      );
+
+    expect(config).toMatchObject({ healthPort: 0, metricsPort: 9999, logLevel: 'debug' });
+    expect(load).toThrow('ITEM_WORKER_HEALTH_PORT must be a port (1-65535), or 0 for off, got "70000"');
+    expect(load).toThrow('ITEM_WORKER_METRICS_PORT must be a port (1-65535), or 0 for off, got "x"');
+    expect(load).toThrow(/LOG_LEVEL .*got "verbose"/);
+    expect(() => loadGatewayConfig(isolated({ JWT_SECRET: 'x'.repeat(32), GATEWAY_METRICS_PORT: '-1' }))).toThrow(
+      'GATEWAY_METRICS_PORT must be a port (1-65535), or 0 for off, got "-1"',
+    );
   });
 
   test('when the workflow bundle does not exist, then the order worker refuses to start', () => {

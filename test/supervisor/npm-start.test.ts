@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { SupervisorState } from '../../scripts/lib/supervisor';
-import { freePort } from '../support/ports';
+import { freeObservabilityPorts, freePort } from '../support/ports';
 import { isRunning, kill, processesUsing, waitFor, waitForAsync, waitUntilGone } from './os-processes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -35,6 +35,8 @@ async function privateStackEnv(): Promise<NodeJS.ProcessEnv> {
     TEMPORAL_PORT: String(await freePort()),
     TEMPORAL_UI_PORT: String(await freePort()),
     EMBEDDED_POSTGRES_PORT: String(await freePort()),
+    // Worker readiness is read from their health endpoints, on ports of this stack's own.
+    ...(await freeObservabilityPorts()),
     LOG_LEVEL: 'warn',
   };
 }

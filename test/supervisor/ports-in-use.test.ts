@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../support/ports';
+import { freeObservabilityPorts, freePort } from '../support/ports';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -26,6 +26,7 @@ async function runStart(env: NodeJS.ProcessEnv): Promise<{ code: number | null; 
       PORT: String(await freePort()),
       TEMPORAL_UI_PORT: String(await freePort()),
       EMBEDDED_POSTGRES_PORT: String(await freePort()),
+      ...(await freeObservabilityPorts()),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { resolveTemporalCli, startDevServer, type RunningDevServer } from '../../scripts/lib/temporal-server';
-import { freePort } from '../support/ports';
+import { freePort, observabilityPortsOff } from '../support/ports';
 import { kill, waitFor, waitForAsync } from './os-processes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -23,7 +23,7 @@ let temporal: RunningDevServer | undefined;
 function startProcess(entry: string, env: NodeJS.ProcessEnv): Started {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
-    env,
+    env: { ...observabilityPortsOff(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

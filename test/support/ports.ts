@@ -1,2 +1,2 @@
 /** Free TCP ports on loopback, so tests never touch the fixed ports `npm start` uses. */
-export { freePort } from '../../scripts/lib/ports';
+export { freeObservabilityPorts, freePort, observabilityPortsOff } from '../../scripts/lib/ports';
