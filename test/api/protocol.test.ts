@@ -171,7 +171,7 @@ describe('security headers and CORS', () => {
   });
 });
 
-describe('GET /health', () => {
+describe('GET /health, /health/ready and /health/live', () => {
   test('when Temporal and every database answer, then 200 ok with each check', async () => {
     const response = await request(system, 'GET', '/health');
 
@@ -194,6 +194,33 @@ describe('GET /health', () => {
         status: 'unavailable',
         checks: { temporal: 'ok', orderDb: 'unavailable' },
       });
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  test('when a dependency does not answer, then /health/ready is 503 like /health while /health/live stays 200 without asking it', async () => {
+    let checks = 0;
+    const gateway = await startGateway(system, {
+      checkHealth: async () => {
+        checks += 1;
+        return { temporal: 'unavailable', orderDb: 'ok' };
+      },
+    });
+    try {
+      const live = await request(gateway, 'GET', '/health/live');
+      expect({ status: live.status, body: live.body, checks }).toEqual({
+        status: 200,
+        body: { status: 'ok' },
+        checks: 0,
+      });
+
+      const ready = await request(gateway, 'GET', '/health/ready');
+      const health = await request(gateway, 'GET', '/health');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toEqual({ status: 'unavailable', checks: { temporal: 'unavailable', orderDb: 'ok' } });
+      expect(health.body).toEqual(ready.body);
+      expect(checks).toBe(2);
     } finally {
       await gateway.stop();
     }

@@ -1,6 +1,7 @@
 /**
- * `npm start` refuses to start beside something that holds its ports, before it starts anything: a Temporal
- * server it did not start (here the test infrastructure's own) is named as such instead of being adopted.
+ * `npm start` refuses to start beside something that holds its ports (the gateway's, a worker's health or metrics
+ * port), before it starts anything: a Temporal server it did not start (here the test infrastructure's own) is
+ * named as such instead of being adopted.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -55,15 +56,25 @@ test('when a Temporal server npm start did not start already runs on its port, t
   }
 });
 
-test('when the gateway port is taken, then npm start refuses and names the port', async () => {
+test.each([
+  { what: 'the gateway', variable: 'PORT', named: 'the gateway, PORT' },
+  {
+    what: "a worker's metrics",
+    variable: 'PAYMENT_WORKER_METRICS_PORT',
+    named: "the payment worker's metrics, PAYMENT_WORKER_METRICS_PORT",
+  },
+])('when the port of $what is taken, then npm start refuses and names the port', async ({ variable, named }) => {
   const blocker: Server = createServer();
   const port = await freePort();
   await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
   try {
-    const { code, output, dataDir } = await runStart({ PORT: String(port), TEMPORAL_PORT: String(await freePort()) });
+    const { code, output, dataDir } = await runStart({
+      [variable]: String(port),
+      TEMPORAL_PORT: String(await freePort()),
+    });
     rmSync(dataDir, { recursive: true, force: true });
     expect(code).toBe(1);
-    expect(output).toContain(`port ${port} (the gateway, PORT) is in use`);
+    expect(output).toContain(`port ${port} (${named}) is in use`);
   } finally {
     blocker.close();
   }
