@@ -97,7 +97,9 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  // Only reached with processes left when the test failed half-way.
+  // Only reached with processes left when the test failed half-way; a stack that never got ready has its pids
+  // only in processes.json, which the killed supervisor leaves behind.
+  readState();
   kill(supervisor?.pid);
   for (const pid of pidsSeen) kill(pid);
   for (const { pid } of processesUsing(dataDir)) kill(pid);
