@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   const metricsServer: Server | undefined = config.metricsPort
     ? await serveEndpoints(config.metricsPort, {
         '/metrics': () => metricsAnswer(services.orders, httpMetrics, logger),
+      }).catch((error: unknown) => {
+        throw new Error(`GATEWAY_METRICS_PORT ${config.metricsPort}: ${String(error)}`);
       })
     : undefined;
 

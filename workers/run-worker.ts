@@ -232,7 +232,9 @@ export function runServiceWorker<S extends WorkerServiceName>(
   const health = observability.healthPort
     ? serveEndpoints(observability.healthPort, healthEndpoints())
     : Promise.resolve(undefined);
-  health.catch((error: unknown) => startFailed(logger, service, error));
+  health.catch((error: unknown) =>
+    startFailed(logger, service, new Error(`health port ${observability.healthPort}: ${String(error)}`)),
+  );
 
   const { settings, workerOptions, beforeRun } = customize(config);
   const db = connectDatabase(service, config.database);
