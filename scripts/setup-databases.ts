@@ -1,13 +1,17 @@
 /**
  * One-shot set-up for an existing infrastructure (docker-compose, or any PostgreSQL and Temporal you run):
  * applies every service's migrations, loads the seed data and registers the custom search attributes.
- * Reads the same environment variables as the services (see the README's configuration table).
+ * Reads the same environment variables as the services (see the README's configuration table). Logs JSON lines,
+ * like the gateway and the workers.
  */
 import { Connection } from '@temporalio/client';
 import { loadSetupConfig, type TemporalSettings } from '../lib/config';
+import { createLogger } from '../lib/logger';
 import { SERVICE_NAMES } from '../lib/services';
 import { OrderSearchAttributes } from '../workflows/definitions';
 import { migrateService } from './lib/migrate';
+
+const logger = createLogger({ service: 'setup', level: 'info' });
 
 const INDEXED_VALUE_TYPE = { KEYWORD: 2, INT: 3 } as const; // temporal.api.enums.v1.IndexedValueType
 
@@ -25,7 +29,7 @@ async function registerSearchAttributes(temporal: TemporalSettings): Promise<voi
         missing.map((key) => [key.name, key.type === 'INT' ? INDEXED_VALUE_TYPE.INT : INDEXED_VALUE_TYPE.KEYWORD]),
       ),
     });
-    console.log(`registered search attributes: ${missing.map((key) => key.name).join(', ')}`);
+    logger.info({ searchAttributes: missing.map((key) => key.name) }, 'registered search attributes');
   } finally {
     await connection.close();
   }
@@ -34,7 +38,8 @@ async function registerSearchAttributes(temporal: TemporalSettings): Promise<voi
 async function main(): Promise<void> {
   const config = loadSetupConfig();
   for (const service of SERVICE_NAMES) {
-    console.log(`${service}: migrations ${await migrateService(service, config.databases[service].url)}`);
+    const migrations = await migrateService(service, config.databases[service].url);
+    logger.info({ database: service, migrations }, `${service}: migrations ${migrations}`);
   }
   const { seed } = await import('./lib/seed');
   const { connectDatabase } = await import('../lib/wiring');
@@ -43,12 +48,13 @@ async function main(): Promise<void> {
     item: connectDatabase('item', config.databases.item),
     coupon: connectDatabase('coupon', config.databases.coupon),
   };
-  console.log(`seed: ${(await seed(dbs)).created} records created`);
+  const { created } = await seed(dbs);
+  logger.info({ created }, `seed: ${created} records created`);
   await Promise.all(Object.values(dbs).map((db) => db.$disconnect()));
   await registerSearchAttributes(config.temporal);
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  logger.fatal({ err: error }, 'set-up failed');
   process.exit(1);
 });
