@@ -309,7 +309,12 @@ describe('drain on SIGTERM', () => {
       const base = `http://127.0.0.1:${worker.port}`;
 
       worker.child.kill('SIGTERM');
-      const ready = await get(`${base}/health/ready`);
+      // The signal reaches the process's handler after whatever it is doing; a probe may be answered before it.
+      let ready = await get(`${base}/health/ready`);
+      for (const deadline = Date.now() + 5_000; ready.status === 200 && Date.now() < deadline;) {
+        await sleep(50);
+        ready = await get(`${base}/health/ready`);
+      }
       expect(ready).toMatchObject({ status: 503, body: { status: 'unavailable' } });
       expect(ready.body.state).not.toBe('RUNNING');
       expect(await get(`${base}/health/live`)).toMatchObject({ status: 200 });
