@@ -6,7 +6,12 @@
  * service that stays down. Undos are never bounded: they retry with capped backoff until they succeed, and only
  * a non-transient failure (a bug, a refusal) makes an order wait for an operator.
  */
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import type { createCouponActivities } from '../activities/coupon';
 import type { UNDO_REFUSED as UndoRefused } from '../activities/temporal-failures';
 import type { createItemActivities } from '../activities/item';
@@ -74,6 +79,20 @@ export const RECORD_OPTIONS = {
   retry: { initialInterval: '1s', maximumInterval: '10s' },
 } satisfies ActivityOptions;
 
+/**
+ * Recording progress as a local activity: the order worker owns the order database and runs the workflow, so the
+ * write runs in the worker beside the workflow instead of a server round trip per write (patch
+ * `local-progress-records`, workflows/saga.ts). Same attempt cut and unbounded retry as RECORD_OPTIONS; a retry
+ * longer than localRetryThreshold backs off on a workflow timer, so a long database outage does not hold the
+ * workflow task open.
+ */
+export const LOCAL_RECORD_OPTIONS = {
+  summary: 'Record the order state (local)',
+  startToCloseTimeout: '5s',
+  localRetryThreshold: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
+} satisfies LocalActivityOptions;
+
 /** The reconciler's sweep: one query of the order database plus one Temporal call per unfinished order. */
 export const RECONCILE_OPTIONS = {
   taskQueue: TaskQueue.orders,
@@ -106,4 +125,5 @@ export const paymentUndo = proxyActivities<PaymentActivities>(
   undoOptions(TaskQueue.payments, 'Undo: refund the charge'),
 );
 export const orders = proxyActivities<OrderActivities>(RECORD_OPTIONS);
+export const localOrders = proxyLocalActivities<OrderActivities>(LOCAL_RECORD_OPTIONS);
 export const reconciler = proxyActivities<OrderActivities>(RECONCILE_OPTIONS);

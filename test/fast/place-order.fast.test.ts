@@ -62,6 +62,24 @@ test('when every step succeeds, then the order is COMPLETED, nothing is undone a
   expect((await handle.describe()).typedSearchAttributes.get(OrderSearchAttributes.total)).toBe(TOTAL);
 });
 
+test('when an order completes, then only its ending write is a regular activity; the others are local, in order', async () => {
+  const { orderId, handle } = await startOrder(env, fakes);
+  await handle.result();
+
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = events.flatMap((event) =>
+    event.activityTaskScheduledEventAttributes ? [event.activityTaskScheduledEventAttributes.activityType?.name] : [],
+  );
+  const markers = events.flatMap((event) =>
+    event.markerRecordedEventAttributes ? [event.markerRecordedEventAttributes.markerName] : [],
+  );
+  expect(scheduled).toEqual(['reserveStock', 'redeemCoupons', 'chargePayment', 'recordOrderProgress']);
+  // One patch marker per patch in force, then one marker per local write: PENDING, RUNNING ×2, steps done.
+  expect(markers.filter((name) => name === 'core_local_activity')).toHaveLength(4);
+  expect(markers).toContain('core_patch');
+  expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(1, 5));
+});
+
 describe('business rejections', () => {
   test.each<{ reason: FailureReason; script: Script; ran: SagaActivityName[]; steps: StepStatuses; undone: string[] }>([
     {
@@ -209,17 +227,6 @@ describe('customer cancel at each safe point', () => {
   /** Each case holds one activity at a gate, cancels while it is held, then lets it finish. */
   test.each<{ point: string; hold: (gate: Gate) => Script; ran: SagaActivityName[]; steps: StepStatuses }>([
     {
-      point: 'while the order is recorded PENDING',
-      hold: (gate) => ({
-        recordOrderProgress: async ({ seq }) => {
-          if (seq === 1) await gate.pass();
-          return { applied: true };
-        },
-      }),
-      ran: [],
-      steps: { items: 'NOT_STARTED', coupons: 'NOT_STARTED', payment: 'NOT_STARTED' },
-    },
-    {
       point: 'while stock is reserved',
       hold: (gate) => ({
         reserveStock: async () => {
@@ -228,18 +235,6 @@ describe('customer cancel at each safe point', () => {
         },
       }),
       ran: [...STEPS_TAKEN, ...UNDO_COUPONS_ITEMS],
-      steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
-    },
-    {
-      point: 'while the charge is announced (payment RUNNING)',
-      hold: (gate) => ({
-        recordOrderProgress: async ({ steps }) => {
-          if (steps.payment === 'RUNNING') await gate.pass();
-          return { applied: true };
-        },
-        refundPayment: async () => NOTHING_TAKEN,
-      }),
-      ran: [...STEPS_TAKEN, ...UNDO_ALL],
       steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
     },
     {
@@ -266,8 +261,61 @@ describe('customer cancel at each safe point', () => {
     expect(ran(fakes, orderId)).toEqual(path.ran);
     expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
   });
+});
 
-  test('when the order is completing, then a cancel is refused', async () => {
+/**
+ * Progress writes are local activities (patch local-progress-records): the workflow task stays open while one
+ * runs, so an update sent meanwhile is taken up only after the write, at the workflow's next task. Each case
+ * holds one write at a gate, sends the cancel without waiting for it, then lets the write finish.
+ */
+describe('a cancel sent while a progress write runs', () => {
+  /** Sends the cancel while the write is held; its answer is awaited only after the gate opens. */
+  async function cancelDuring(gate: Gate, handle: WorkflowHandle): Promise<Promise<unknown>> {
+    await gate.reached;
+    const answer = handle.executeUpdate(cancelOrder).then(
+      (value) => value,
+      (error: unknown) => error,
+    );
+    // Time for the update request to reach the server before the write ends.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    gate.open();
+    return answer;
+  }
+
+  test('when it is sent while PENDING is recorded, then it is accepted after the write and the steps taken are undone', async () => {
+    const gate = new Gate();
+    const { orderId, handle } = await startOrder(env, fakes, {
+      recordOrderProgress: async ({ seq }) => {
+        if (seq === 1) await gate.pass();
+        return { applied: true };
+      },
+    });
+
+    expect(await cancelDuring(gate, handle)).toEqual({ accepted: true });
+    expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
+    expect(ran(fakes, orderId)).not.toContain('chargePayment');
+    expect(ran(fakes, orderId).slice(-2)).toEqual(UNDO_COUPONS_ITEMS);
+    expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
+    expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(1, seqs(fakes, orderId).length));
+  });
+
+  test('when it is sent while the charge is announced, then it is accepted and every step taken is undone', async () => {
+    const gate = new Gate();
+    const { orderId, handle } = await startOrder(env, fakes, {
+      recordOrderProgress: async ({ steps }) => {
+        if (steps.payment === 'RUNNING') await gate.pass();
+        return { applied: true };
+      },
+      refundPayment: async () => NOTHING_TAKEN,
+    });
+
+    expect(await cancelDuring(gate, handle)).toEqual({ accepted: true });
+    expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
+    expect(ran(fakes, orderId).slice(-3)).toEqual(UNDO_ALL);
+    expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
+  });
+
+  test('when it is sent while COMPLETED is recorded (a regular activity), then it is refused and the order completes', async () => {
     const gate = new Gate();
     const { handle } = await startOrder(env, fakes, {
       recordOrderProgress: async ({ status }) => {
@@ -275,10 +323,8 @@ describe('customer cancel at each safe point', () => {
         return { applied: true };
       },
     });
-    await gate.reached;
 
-    await expect(handle.executeUpdate(cancelOrder)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
-    gate.open();
+    expect(await cancelDuring(gate, handle)).toBeInstanceOf(Error);
     expect(await handle.result()).toEqual({ status: 'COMPLETED', failureReason: null });
   });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
+import { createOrderActivities } from '../../activities/order';
 import { TestCardToken } from '../../domain/card-tokens';
 import { TaskQueue, orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
@@ -257,8 +258,13 @@ export const scenarios: Record<string, Scenario> = {
     const item = await anItem(system);
     const taskQueue = 'orders-previous-code';
     const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-    const runWorkflowWorker = async (workflowBundle: { code: string } | { codePath: string }) => {
-      const worker = await Worker.create({ connection, taskQueue, workflowBundle });
+    // Today's code records progress with local activities, which run on the workflow's own worker (as the order
+    // worker does); the previous code scheduled them on the `orders` queue and needs none here.
+    const runWorkflowWorker = async (
+      workflowBundle: { code: string } | { codePath: string },
+      activities: object = {},
+    ) => {
+      const worker = await Worker.create({ connection, taskQueue, workflowBundle, activities });
       return { stop: () => (worker.shutdown(), undefined), done: worker.run() };
     };
     faults.refundFails = true;
@@ -284,7 +290,10 @@ export const scenarios: Record<string, Scenario> = {
       await previous.done;
 
       faults.refundFails = false;
-      const today = await runWorkflowWorker({ codePath: process.env.TEST_WORKFLOW_BUNDLE! });
+      const today = await runWorkflowWorker(
+        { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+        createOrderActivities({ orders: system.services.orders }),
+      );
       try {
         await system.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(retryCompensation);
         return await finished(system, user, orderId, 'CANCELLED');
