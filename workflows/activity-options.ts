@@ -82,14 +82,18 @@ export const RECORD_OPTIONS = {
 /**
  * Recording progress as a local activity: the order worker owns the order database and runs the workflow, so the
  * write runs in the worker beside the workflow instead of a server round trip per write (patch
- * `local-progress-records`, workflows/saga.ts). Same attempt cut and unbounded retry as RECORD_OPTIONS; a retry
- * longer than localRetryThreshold backs off on a workflow timer, so a long database outage does not hold the
- * workflow task open.
+ * `local-progress-records`, workflows/saga.ts). Retried without a bound, like RECORD_OPTIONS, but every attempt
+ * is cut at 2 s and every retry waits on a workflow timer (its first backoff, 1 s, is already above
+ * localRetryThreshold): a local activity holds the workflow task open while it runs, and an update (the
+ * customer's cancel) is taken up only once that task ends. So a slow or unreachable order database holds the
+ * workflow task for one attempt at most, and a cancel sent meanwhile is accepted within about 2 s, inside the
+ * gateway's 5 s bound (api/saga-client.ts). A write that succeeds at once issues no timer; only a failing write
+ * adds one StartTimer command per retry.
  */
 export const LOCAL_RECORD_OPTIONS = {
   summary: 'Record the order state (local)',
-  startToCloseTimeout: '5s',
-  localRetryThreshold: '10s',
+  startToCloseTimeout: '2s',
+  localRetryThreshold: '500ms',
   retry: { initialInterval: '1s', maximumInterval: '10s' },
 } satisfies LocalActivityOptions;
 

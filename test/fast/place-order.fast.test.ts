@@ -4,6 +4,7 @@
  * timers (30 s step bound, 20 s charge bound, undo backoff, the 10-minute compensation retry timer) are skipped.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { DEFAULT_UPDATE_TIMEOUT_MS } from '../../api/saga-client';
 import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failure-reasons';
 import type { StepStatuses } from '../../domain/order';
 import { OrderSearchAttributes, cancelOrder, getSagaState, retryCompensation } from '../../workflows/definitions';
@@ -265,57 +266,99 @@ describe('customer cancel at each safe point', () => {
 
 /**
  * Progress writes are local activities (patch local-progress-records): the workflow task stays open while one
- * runs, so an update sent meanwhile is taken up only after the write, at the workflow's next task. Each case
- * holds one write at a gate, sends the cancel without waiting for it, then lets the write finish.
+ * runs, and an update sent meanwhile is taken up only at the workflow's next task. Each attempt is cut at 2 s
+ * and every retry waits on a workflow timer (LOCAL_RECORD_OPTIONS), which ends the task: so a cancel sent while a
+ * write hangs or fails is still accepted within the gateway's 5 s bound, and sent with that deadline here.
  */
-describe('a cancel sent while a progress write runs', () => {
-  /** Sends the cancel while the write is held; its answer is awaited only after the gate opens. */
-  async function cancelDuring(gate: Gate, handle: WorkflowHandle): Promise<Promise<unknown>> {
-    await gate.reached;
-    const answer = handle.executeUpdate(cancelOrder).then(
-      (value) => value,
-      (error: unknown) => error,
-    );
-    // Time for the update request to reach the server before the write ends.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    gate.open();
-    return answer;
+describe('a cancel sent while a progress write hangs or fails', () => {
+  /** Sends the cancel as the gateway does: answered within its update bound, or the call fails. */
+  function cancelWithinBound(handle: WorkflowHandle): Promise<unknown> {
+    return env.client.withDeadline(Date.now() + DEFAULT_UPDATE_TIMEOUT_MS, () => handle.executeUpdate(cancelOrder));
   }
 
-  test('when it is sent while PENDING is recorded, then it is accepted after the write and the steps taken are undone', async () => {
+  /** Whether the workflow waited on a timer: a local write's retry backoff, here (no other timer runs). */
+  async function backedOffOnATimer(handle: WorkflowHandle): Promise<boolean> {
+    const events = (await handle.fetchHistory()).events ?? [];
+    return events.some((event) => event.timerStartedEventAttributes);
+  }
+
+  test('when PENDING is being recorded and the write hangs, then the cancel is accepted while it hangs and no step starts', async () => {
     const gate = new Gate();
     const { orderId, handle } = await startOrder(env, fakes, {
-      recordOrderProgress: async ({ seq }) => {
-        if (seq === 1) await gate.pass();
+      recordOrderProgress: async ({ seq }, attempt) => {
+        if (seq === 1 && attempt === 1) await gate.pass();
         return { applied: true };
       },
     });
+    await gate.reached;
 
-    expect(await cancelDuring(gate, handle)).toEqual({ accepted: true });
+    try {
+      expect(await cancelWithinBound(handle)).toEqual({ accepted: true });
+    } finally {
+      gate.open();
+    }
     expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
-    expect(ran(fakes, orderId)).not.toContain('chargePayment');
-    expect(ran(fakes, orderId).slice(-2)).toEqual(UNDO_COUPONS_ITEMS);
+    expect(await backedOffOnATimer(handle)).toBe(true);
+    expect(await handle.query(getSagaState)).toMatchObject({
+      steps: { items: 'NOT_STARTED', coupons: 'NOT_STARTED', payment: 'NOT_STARTED' },
+    });
+    expect(ran(fakes, orderId)).toEqual([]);
     expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
-    expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(1, seqs(fakes, orderId).length));
+    // Write 1 twice (the attempt cut at 2 s, then its retry), then one write per number.
+    const written = seqs(fakes, orderId);
+    expect(written).toEqual([1, ...consecutiveFrom(1, written.length - 1)]);
   });
 
-  test('when it is sent while the charge is announced, then it is accepted and every step taken is undone', async () => {
+  test('when the charge is being announced and the write hangs, then the cancel is accepted while it hangs and the card is never charged', async () => {
     const gate = new Gate();
     const { orderId, handle } = await startOrder(env, fakes, {
-      recordOrderProgress: async ({ steps }) => {
-        if (steps.payment === 'RUNNING') await gate.pass();
+      recordOrderProgress: async ({ steps }, attempt) => {
+        if (steps.payment === 'RUNNING' && attempt === 1) await gate.pass();
         return { applied: true };
       },
       refundPayment: async () => NOTHING_TAKEN,
     });
+    await gate.reached;
 
-    expect(await cancelDuring(gate, handle)).toEqual({ accepted: true });
+    try {
+      expect(await cancelWithinBound(handle)).toEqual({ accepted: true });
+    } finally {
+      gate.open();
+    }
     expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
-    expect(ran(fakes, orderId).slice(-3)).toEqual(UNDO_ALL);
+    expect(await handle.query(getSagaState)).toMatchObject({
+      steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
+    });
+    expect(ran(fakes, orderId)).toEqual([...STEPS_TAKEN, ...UNDO_ALL]);
     expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
   });
 
-  test('when it is sent while COMPLETED is recorded (a regular activity), then it is refused and the order completes', async () => {
+  test('when the charge is being announced and the order database refuses every write, then the cancel is accepted while it is down', async () => {
+    const database = { down: true, refused: 0 };
+    const { orderId, handle } = await startOrder(env, fakes, {
+      recordOrderProgress: async ({ steps }) => {
+        if (steps.payment === 'RUNNING' && database.down) {
+          database.refused += 1;
+          throw new Error('connect ECONNREFUSED (the order database)');
+        }
+        return { applied: true };
+      },
+      refundPayment: async () => NOTHING_TAKEN,
+    });
+    await until(() => database.refused > 0, 'the order database refused a write');
+
+    try {
+      expect(await cancelWithinBound(handle)).toEqual({ accepted: true });
+    } finally {
+      database.down = false;
+    }
+    expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
+    expect(await backedOffOnATimer(handle)).toBe(true);
+    expect(ran(fakes, orderId)).toEqual([...STEPS_TAKEN, ...UNDO_ALL]);
+    expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
+  });
+
+  test('when COMPLETED is being recorded (a regular activity), then the cancel is refused at once and the order completes', async () => {
     const gate = new Gate();
     const { handle } = await startOrder(env, fakes, {
       recordOrderProgress: async ({ status }) => {
@@ -323,8 +366,13 @@ describe('a cancel sent while a progress write runs', () => {
         return { applied: true };
       },
     });
+    await gate.reached;
 
-    expect(await cancelDuring(gate, handle)).toBeInstanceOf(Error);
+    try {
+      await expect(cancelWithinBound(handle)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    } finally {
+      gate.open();
+    }
     expect(await handle.result()).toEqual({ status: 'COMPLETED', failureReason: null });
   });
 });
