@@ -88,8 +88,13 @@ const VERIFY_CHARGE_SET = 'v4-verify-charge';
 /** The first set whose progress writes (all but the ending one) are local activities. */
 const LOCAL_PROGRESS_SET = 'v5-local-progress-records';
 
+/** Paths recorded since local progress writes: a cancel taken up while a local write's retry waits on a timer. */
+const LOCAL_PROGRESS_SCENARIOS = ['cancel-while-write-fails'];
+
 /** The saga paths every set recorded on or after `set` holds. */
 function scenariosOf(set: string): string[] {
+  if (set >= LOCAL_PROGRESS_SET)
+    return [...SCENARIOS, ...CRASH_PROOF_SCENARIOS, ...VERIFY_CHARGE_SCENARIOS, ...LOCAL_PROGRESS_SCENARIOS];
   if (set >= VERIFY_CHARGE_SET) return [...SCENARIOS, ...CRASH_PROOF_SCENARIOS, ...VERIFY_CHARGE_SCENARIOS];
   if (set >= CRASH_PROOF_SET) return [...SCENARIOS, ...CRASH_PROOF_SCENARIOS];
   return SCENARIOS;

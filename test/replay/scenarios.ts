@@ -8,19 +8,40 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createOrderActivities } from '../../activities/order';
 import { TestCardToken } from '../../domain/card-tokens';
+import type { OrderProgress } from '../../services/order';
 import { TaskQueue, orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
 import type { TestSystem, TestSystemOptions } from '../support/system';
 
 /** Faults the scenarios switch on and off through activity overrides. */
-export const faults = { slowReservationMs: 0, refundFails: false, rogueCharge: false };
+export const faults = {
+  slowReservationMs: 0,
+  refundFails: false,
+  rogueCharge: false,
+  /** The order worker's "payment RUNNING" write: its first attempt hangs past its cut, later ones are refused. */
+  announcementDown: false,
+  announcementAttempts: 0,
+};
 
 type ActivityFunctions = Record<string, (...args: unknown[]) => Promise<unknown>>;
 
 export const recordingOverrides: TestSystemOptions['activityOverrides'] = {
+  order: (real) => ({
+    ...real,
+    async recordOrderProgress(...args: unknown[]) {
+      const progress = args[0] as OrderProgress;
+      if (faults.announcementDown && progress.status === 'PENDING' && progress.steps.payment === 'RUNNING') {
+        faults.announcementAttempts += 1;
+        if (Context.current().info.attempt === 1) await sleep(3000); // past the local attempt's 2 s cut
+        throw new Error('connect ECONNREFUSED (the order database)');
+      }
+      return (real as ActivityFunctions).recordOrderProgress!(...args);
+    },
+  }),
   item: (real) => ({
     ...real,
     async reserveStock(...args: unknown[]) {
@@ -227,6 +248,29 @@ export const scenarios: Record<string, Scenario> = {
       return await finished(system, user, orderId, 'CANCELLED');
     } finally {
       faults.rogueCharge = false;
+    }
+  },
+
+  /**
+   * The customer cancels while the charge's announcement cannot be written: the local write's first attempt
+   * hangs past its cut, the next ones fail, each retry waits on a timer, and the cancel is taken up meanwhile.
+   */
+  async 'cancel-while-write-fails'(system) {
+    const user = await aUser(system);
+    const item = await anItem(system);
+    faults.announcementDown = true;
+    faults.announcementAttempts = 0;
+    try {
+      const orderId = await placeOrder(system, user, {
+        lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
+      });
+      while (faults.announcementAttempts < 2) await sleep(50);
+      const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: user.token });
+      if (cancel.status !== 202) throw new Error(`cancel: ${cancel.status} ${JSON.stringify(cancel.body)}`);
+      faults.announcementDown = false;
+      return await finished(system, user, orderId, 'CANCELLED');
+    } finally {
+      faults.announcementDown = false;
     }
   },
 
