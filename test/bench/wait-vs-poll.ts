@@ -2,7 +2,7 @@
  * `npx tsx test/bench/wait-vs-poll.ts [seconds]`: what waiting costs against the polling it replaces. 16 clients
  * place orders one after another for the given time (default 30 s), first each polling GET /orders/:id every
  * 200 ms until the order ends, then each waiting with `Prefer: wait=30`. Reports orders, requests and the CPU
- * seconds per order of this process (gateway and workers run here) and of PostgreSQL (every postgres process).
+ * seconds per order of this process (gateway and workers run here) and of the PostgreSQL server it started.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,19 +15,38 @@ const POLL_MS = 200;
 const seconds = Number(process.argv[2] ?? 30);
 const TICKS = 100; // USER_HZ on Linux
 
-/** utime + stime of every process named postgres, in seconds. */
+/** A process's name, parent and CPU ticks (its own, and those of its children it has reaped), from /proc. */
+function processStat(pid: string): { name: string; ppid: number; ticks: number; reapedTicks: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return {
+      name,
+      ppid: Number(fields[1]),
+      ticks: Number(fields[11]) + Number(fields[12]),
+      reapedTicks: Number(fields[13]) + Number(fields[14]),
+    };
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/**
+ * CPU seconds of this run's PostgreSQL only: the server this process started (a postgres child of this process)
+ * with the time of the sessions it has reaped, plus its live sessions. Other PostgreSQL servers on the machine
+ * (other test runs) are not counted.
+ */
 function postgresCpuSeconds(): number {
+  const stats = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((pid) => ({ pid: Number(pid), stat: processStat(pid) }))
+    .filter((entry) => entry.stat?.name === 'postgres');
+  const servers = new Set(stats.filter((entry) => entry.stat!.ppid === process.pid).map((entry) => entry.pid));
   let ticks = 0;
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (name !== 'postgres') continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone meanwhile
-    }
+  for (const { pid, stat } of stats) {
+    if (servers.has(pid)) ticks += stat!.ticks + stat!.reapedTicks;
+    else if (servers.has(stat!.ppid)) ticks += stat!.ticks;
   }
   return ticks / TICKS;
 }
