@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { connectDatabases, createServices } from '../lib/wiring';
+import { createOrderEvents } from '../services/order';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import { createHealthCheck } from './health';
@@ -19,9 +20,14 @@ async function main(): Promise<void> {
   // connects on the first call and reconnects by itself.
   const connection = Connection.lazy(config.temporal.connection);
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  // One LISTEN connection for every client waiting on an order (long poll, Prefer: wait, event stream).
+  const orderEvents = createOrderEvents(config.databases.order.url, (error) =>
+    logger.warn({ err: error }, 'order progress listener lost its connection; reconnecting'),
+  );
 
   const app = createApp({
     services: createServices(databases),
+    orderEvents,
     saga: createSagaClient(client, config.temporal.uiUrl, {
       compensationRetryInterval: config.compensationRetryInterval,
     }),
@@ -54,15 +60,17 @@ async function main(): Promise<void> {
     // Keep-alive clients would otherwise hold their connections (and this process) open after their answer.
     for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
     server.close(() => {
-      void Promise.allSettled([connection.close(), ...Object.values(databases).map((db) => db.$disconnect())]).then(
-        (results) => {
-          for (const result of results) {
-            if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a client did not close cleanly');
-          }
-          logger.info('gateway stopped');
-          process.exit(0);
-        },
-      );
+      void Promise.allSettled([
+        connection.close(),
+        orderEvents.close(),
+        ...Object.values(databases).map((db) => db.$disconnect()),
+      ]).then((results) => {
+        for (const result of results) {
+          if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a client did not close cleanly');
+        }
+        logger.info('gateway stopped');
+        process.exit(0);
+      });
     });
     server.closeIdleConnections();
     setTimeout(() => {
