@@ -13,7 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { TEMPORAL_EXTRA_PORTS } from '../../scripts/cluster/config';
+import { MAX_TEMPORAL_PORT, TEMPORAL_EXTRA_PORTS } from '../../scripts/cluster/config';
 import { portIsFree } from '../../scripts/lib/ports';
 import type { SupervisorState } from '../../scripts/lib/supervisor';
 import { WORKER_SERVICES, workerOf, workerProcessName, type WorkerServiceName } from '../../lib/services';
@@ -43,7 +43,8 @@ let adminToken: string;
 /** A free run of ports for the Temporal server (its frontend port and the next TEMPORAL_EXTRA_PORTS). */
 async function freePortRange(): Promise<number> {
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below MAX_TEMPORAL_PORT: Temporal's SQL schema stores the service ports as smallint.
+    const base = 20_000 + Math.floor(Math.random() * (MAX_TEMPORAL_PORT - TEMPORAL_EXTRA_PORTS - 20_000));
     const ports = Array.from({ length: TEMPORAL_EXTRA_PORTS + 1 }, (_, offset) => base + offset);
     if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
   }
