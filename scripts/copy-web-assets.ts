@@ -8,6 +8,8 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
 export const WEB_SOURCE = path.join(ROOT, 'api', 'public');
+/** Where the compiled gateway (dist/api/web.js) looks for them: beside itself, as api/web.ts does in the sources. */
+export const WEB_TARGET = path.join(ROOT, 'dist', 'api', 'public');
 
 /** Replaces `target` with a copy of `source` (so a file deleted from the sources does not linger in the build). */
 export function copyWebAssets(source: string, target: string): void {
@@ -16,7 +18,6 @@ export function copyWebAssets(source: string, target: string): void {
 }
 
 if (require.main === module) {
-  const target = path.join(ROOT, 'dist', 'api', 'public');
-  copyWebAssets(WEB_SOURCE, target);
-  console.log(`web assets: ${path.relative(process.cwd(), target)}`);
+  copyWebAssets(WEB_SOURCE, WEB_TARGET);
+  console.log(`web assets: ${path.relative(process.cwd(), WEB_TARGET)}`);
 }
