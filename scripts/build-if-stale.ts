@@ -21,7 +21,8 @@ function newestSourceChange(): number {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
       const file = path.join(folder, entry.name);
       if (entry.isDirectory()) visit(file);
-      else if (entry.name.endsWith('.ts') || file.startsWith(WEB_ASSETS)) newest = Math.max(newest, statSync(file).mtimeMs);
+      else if (entry.name.endsWith('.ts') || file.startsWith(WEB_ASSETS))
+        newest = Math.max(newest, statSync(file).mtimeMs);
     }
   };
   for (const folder of SOURCE_FOLDERS) visit(path.join(ROOT, folder));
