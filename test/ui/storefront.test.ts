@@ -364,7 +364,7 @@ withChromium(
       await page.locator('#message.problem', { hasText: '403 FORBIDDEN' }).waitFor();
       expect(await page.locator('#console').isHidden()).toBe(true);
       expect(await page.locator('#orders tbody tr').count()).toBe(0);
-      // Refused once, and not asked again.
+      // The order list is not asked for once the counts were refused.
       expect(requests.filter((sent) => sent.path.startsWith('/admin/')).length).toBe(1);
       expect(await pageFaults()).toEqual([]);
     } finally {

@@ -50,9 +50,12 @@ const { expired } = setUpSession({
   },
 });
 
-/** Runs a user action: clears the last message, shows a refusal as its problem (a 401 logs out). */
-async function act(action) {
-  clearMessage();
+/**
+ * Runs a user action: clears the last message (unless told to keep it), shows a refusal as its problem (a 401
+ * logs out).
+ */
+async function act(action, { keepMessage = false } = {}) {
+  if (!keepMessage) clearMessage();
   try {
     await action();
   } catch (error) {
@@ -284,7 +287,7 @@ async function watch(orderId) {
   if (!ended) return;
   live.textContent = 'ended';
   // What the order changed: stock, coupons used or given back, the order list.
-  await act(() => Promise.all([loadItems(), loadCoupons(), loadOrders()]));
+  await act(() => Promise.all([loadItems(), loadCoupons(), loadOrders()]), { keepMessage: true });
 }
 
 function renderOrder(order) {
