@@ -21,6 +21,7 @@ import { itemRoutes } from './routes/items';
 import { orderRoutes } from './routes/orders';
 import { systemRoutes, type HealthCheck } from './routes/system';
 import { userRoutes } from './routes/users';
+import { webRoutes } from './web';
 import type { SagaClient } from './saga-client';
 
 export interface GatewayDependencies {
@@ -133,6 +134,7 @@ export function createApp(deps: GatewayDependencies): Express {
     events: deps.orderEvents,
   });
   adminRoutes(context, deps.services.orders, deps.saga);
+  webRoutes(context);
   router.get('/docs/init.js', (_req, res) => {
     res.type('application/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });");
   });

@@ -207,6 +207,7 @@ async function main(): Promise<void> {
   log(`ready: gateway ${gateway}`);
   log('');
   log(`Gateway:     ${gateway}   (API docs: ${gateway}/docs)`);
+  log(`Storefront:  ${gateway}/   Operator console: ${gateway}/console`);
   log(`Temporal UI: ${env.TEMPORAL_UI_URL}`);
   log(`Processes:   ${shown(STATE_FILE)}`);
   log('Press Ctrl-C to stop.');

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { OrderFailureReason } from '../domain/failure-reasons';
 import {
   CLEANUP_FIRST_SEQ,
+  ORDER_STATUSES,
   TERMINAL_STATUSES,
   findLineRuleViolations,
   isOrderTotalAllowed,
@@ -305,6 +306,14 @@ export function createOrderService(db: OrderDb) {
         take: limit,
       });
       return orders.map(toView);
+    },
+
+    /** How many orders are in each status, every status named (0 when none); one grouped index scan. */
+    async countOrdersByStatus(): Promise<Record<OrderStatus, number>> {
+      const groups = await db.order.groupBy({ by: ['status'], _count: { _all: true } });
+      const counts = Object.fromEntries(ORDER_STATUSES.map((status) => [status, 0])) as Record<OrderStatus, number>;
+      for (const group of groups) counts[group.status] = group._count._all;
+      return counts;
     },
 
     /** Orders that have not ended (neither COMPLETED nor CANCELLED) and were created before the time, oldest first. */
