@@ -1,12 +1,13 @@
 /**
- * `npm test`, in two lanes side by side:
- * - the main Jest suite on its shared infrastructure, started first because it is the longest;
+ * `npm test`, in three lanes side by side:
+ * - the main Jest suite in two shards (`--shard=1/2`, `--shard=2/2`, balanced by test/support/sequencer.js), each
+ *   in its own Jest process with its own PostgreSQL and Temporal dev server (test/support/global-setup.ts);
  * - the checks and the tests that run private `npm start` stacks, one after the other: ESLint and Prettier, the
  *   type check, the fast tier, the short chaos soak, then the whole-stack supervisor test.
- * Most of the main suite waits on real clocks (step bounds, timeouts, processes starting), so the second lane uses
- * the idle time instead of running before it. Every step runs even when an earlier one failed, so one run reports
- * every failure. The second lane's output is kept and printed after the main suite's, so each reads whole.
- * Exits non-zero when any step fails. Arguments go to the chaos soak (`--orders 60 --kill-every 5`).
+ * Most of the main suite waits on real clocks (step bounds, timeouts, processes starting), so the lanes use each
+ * other's idle time. Every step runs even when an earlier one failed, so one run reports every failure. The first
+ * shard prints as it goes; the other lanes' output is kept and printed after it, so each reads whole. Exits
+ * non-zero when any step fails. Arguments go to the chaos soak (`--orders 60 --kill-every 5`).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -27,8 +28,8 @@ interface Outcome {
 }
 
 const node = (name: string, args: string[]): Step => ({ name, command: process.execPath, args });
-const jest = (name: string, config?: string): Step =>
-  node(name, [require.resolve('jest/bin/jest'), ...(config ? ['-c', config] : [])]);
+const jest = (name: string, config?: string, ...args: string[]): Step =>
+  node(name, [require.resolve('jest/bin/jest'), ...(config ? ['-c', config] : []), ...args]);
 
 function run(step: Step, capture: boolean): Promise<Outcome> {
   const started = Date.now();
@@ -70,14 +71,13 @@ async function main(): Promise<number> {
     node('chaos soak', ['--import', 'tsx', 'scripts/chaos.ts', ...process.argv.slice(2)]),
     jest('npm start test', 'jest.stack.config.js'),
   ]);
-  const main = await run(jest('main suite'), false);
-  const others = await checks;
+  const secondShard = run(jest('main suite, shard 2/2', undefined, '--shard=2/2'), true);
+  const firstShard = await run(jest('main suite, shard 1/2', undefined, '--shard=1/2'), false);
+  const others = [await secondShard, ...(await checks)];
   for (const outcome of others) {
-    process.stdout.write(
-      `\n--- ${outcome.name} (ran beside the main suite, ${outcome.seconds} s) ---\n${outcome.output}`,
-    );
+    process.stdout.write(`\n--- ${outcome.name} (ran beside shard 1/2, ${outcome.seconds} s) ---\n${outcome.output}`);
   }
-  const all = [main, ...others];
+  const all = [firstShard, ...others];
   const verdicts = all.map(({ name, code, seconds }) => `${name} ${code === 0 ? 'passed' : 'FAILED'} (${seconds} s)`);
   console.log(`\n${verdicts.join('; ')}\nnpm test: ${Math.round((Date.now() - started) / 1000)} s`);
   return all.find(({ code }) => code !== 0)?.code ?? 0;
