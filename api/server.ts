@@ -8,6 +8,7 @@ import { logDatabaseWarningsTo } from '../lib/databases';
 import { closeServer, serveEndpoints } from '../lib/http-endpoints';
 import { createLogger } from '../lib/logger';
 import { connectDatabases, createServices } from '../lib/wiring';
+import { createOrderEvents } from '../services/order';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import { createHealthCheck } from './health';
@@ -31,6 +32,10 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     interceptors: { workflow: [requestIdInterceptor] },
   });
+  // One LISTEN connection for every client waiting on an order (long poll, Prefer: wait, event stream).
+  const orderEvents = createOrderEvents(config.databases.order.url, (error) =>
+    logger.warn({ err: error }, 'order progress listener lost its connection; reconnecting'),
+  );
   const services = createServices(databases);
   const httpMetrics = new HttpMetrics();
   const metricsServer: Server | undefined = config.metricsPort
@@ -43,6 +48,7 @@ async function main(): Promise<void> {
 
   const app = createApp({
     services,
+    orderEvents,
     saga: createSagaClient(client, config.temporal.uiUrl, {
       compensationRetryInterval: config.compensationRetryInterval,
     }),
@@ -80,6 +86,7 @@ async function main(): Promise<void> {
       void Promise.allSettled([
         connection.close(),
         closeServer(metricsServer),
+        orderEvents.close(),
         ...Object.values(databases).map((db) => db.$disconnect()),
       ]).then((results) => {
         for (const result of results) {

@@ -246,6 +246,7 @@ async function main(): Promise<void> {
   log(`ready: gateway ${gateway}`);
   log('');
   log(`Gateway:     ${gateway}   (API docs: ${gateway}/docs)`);
+  log(`Storefront:  ${gateway}/   Operator console: ${gateway}/console`);
   log(`Temporal UI: ${env.TEMPORAL_UI_URL}`);
   if (config.gatewayMetricsPort) log(`Metrics:     http://localhost:${config.gatewayMetricsPort}/metrics (gateway)`);
   log(`Processes:   ${shown(STATE_FILE)}`);

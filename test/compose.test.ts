@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { GATEWAY_VARIABLES, parseTrustProxy } from '../api/config';
 import {
   DEFAULT_GATEWAY_METRICS_PORT,
   DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS,
@@ -140,6 +141,22 @@ withCompose('when seed passwords are set on the host, then the set-up job receiv
     }),
   );
 });
+
+withCompose(
+  'when the gateway is configured, then rate limits are shared and X-Forwarded-For is ignored by default',
+  () => {
+    const env = (overrides: NodeJS.ProcessEnv) => resolvedModel(overrides).services.gateway?.environment ?? {};
+    const settings = (environment: Record<string, string | null>) =>
+      GATEWAY_VARIABLES.rateLimitStore.schema.parse(environment.RATE_LIMIT_STORE ?? undefined);
+    const trusted = (environment: Record<string, string | null>) =>
+      parseTrustProxy(environment.TRUST_PROXY ?? undefined, (message) => {
+        throw new Error(message);
+      });
+    expect(settings(env({}))).toBe('postgres');
+    expect(trusted(env({}))).toBe(false);
+    expect(trusted(env({ TRUST_PROXY: '1' }))).toBe(1);
+  },
+);
 
 withCompose('when the app containers run, then they run compiled JavaScript, never tsx', () => {
   const result = compose(['config']);

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { GATEWAY_VARIABLES, parseTrustProxy } from '../../api/config';
 import {
   DEFAULT_GATEWAY_METRICS_PORT,
   DEFAULT_WORKER_SHUTDOWN_GRACE_SECONDS,
@@ -152,6 +153,22 @@ withValidator(
       expect(budget.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
       expect(budget.spec.minAvailable).toBeLessThan(deployment.spec.replicas);
     }
+  },
+);
+
+withValidator(
+  'when the gateway runs as replicas, then they share the rate limit counts and believe only private proxies',
+  () => {
+    const container = find(baseObjects(), 'Deployment', 'gateway').spec.template.spec.containers[0];
+    const env = Object.fromEntries(
+      (container.env as { name: string; value?: string }[]).map(({ name, value }) => [name, value]),
+    );
+    expect(GATEWAY_VARIABLES.rateLimitStore.schema.parse(env.RATE_LIMIT_STORE)).toBe('postgres');
+    expect(
+      parseTrustProxy(env.TRUST_PROXY, (message) => {
+        throw new Error(message);
+      }),
+    ).toEqual(['uniquelocal']);
   },
 );
 

@@ -7,11 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { databaseUrl } from '../../lib/config';
 import { WORKER_SERVICES } from '../../lib/services';
 import { connectDatabase, createService } from '../../lib/wiring';
-import { orderWorkflowId } from '../../workflows/definitions';
+import { RECONCILER_SCHEDULE_ID, orderWorkflowId } from '../../workflows/definitions';
 import { FINAL_STATUSES, request } from '../support/fixtures';
 import { jsonLines, sampleValue, scrape, startStack, type ProcessName, type Stack } from './support/stack';
 
@@ -46,6 +47,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await Promise.all([itemDb.$disconnect(), orderDb.$disconnect()]);
+  // The order worker created the reconciler's schedule on the shared Temporal server; later files start clean.
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  try {
+    await new Client({ connection }).schedule
+      .getHandle(RECONCILER_SCHEDULE_ID)
+      .delete()
+      .catch(() => undefined);
+  } finally {
+    await connection.close();
+  }
 });
 
 async function anItem(stockQuantity = 10) {

@@ -18,6 +18,8 @@ import { createApp } from '../../api/app';
 import { createHealthCheck } from '../../api/health';
 import { requestIdInterceptor } from '../../api/request-context';
 import { createSagaClient } from '../../api/saga-client';
+import { databaseUrl } from '../../lib/config';
+import { createOrderEvents } from '../../services/order';
 import { WORKER_SERVICES, workerOf, type WorkerServiceName } from '../../lib/services';
 import {
   connectDatabases,
@@ -67,6 +69,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
   };
   const db = connectDatabases();
   const services = createServices(db, settings);
+  const orderEvents = createOrderEvents(databaseUrl('order'));
   const address = process.env.TEMPORAL_ADDRESS!;
   const connection = await Connection.connect({ address });
   // The gateway's and the workers' interceptors, as in the real processes (request id and order id in the logs).
@@ -108,6 +111,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
     services,
     // Failed undos wait for the operator in tests; a test of the retry timer starts its workflow with its own.
     saga: createSagaClient(client, process.env.TEMPORAL_UI_URL!, { compensationRetryInterval: '1h' }),
+    orderEvents,
     auth: { secret: TEST_JWT_SECRET, expiresInSeconds: 600 },
     checkHealth: createHealthCheck(connection, db),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
@@ -131,6 +135,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
       for (const name of [...running.keys()]) await stopWorker(name);
       await nativeConnection.close();
       await connection.close();
+      await orderEvents.close();
       await Promise.all(Object.values(db).map((client) => client.$disconnect()));
     },
   };

@@ -68,7 +68,7 @@ export async function startStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<Stac
     LOG_LEVEL: 'debug',
     JWT_SECRET: jwtSecret,
     WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE,
-    // The order worker creates the reconciler's schedule; it must not fire during later test files.
+    // The order worker creates the reconciler's schedule; it must not fire while this file runs (and is deleted after).
     RECONCILE_INTERVAL_SECONDS: '86400',
     ...extraEnv,
   };
