@@ -24,6 +24,7 @@ const SECONDS = {
   'test/saga/races.test.ts': 35,
   'test/supervisor/worker-config.test.ts': 35,
   'test/supervisor/waiting-for-temporal.test.ts': 30,
+  'test/observe/processes.test.ts': 40,
   'test/api/order-waiting.test.ts': 25,
   'test/saga/data-guards.test.ts': 25,
 };
