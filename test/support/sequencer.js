@@ -18,7 +18,6 @@ const SECONDS = {
   'test/saga/crash-proof.test.ts': 55,
   'test/api/users.test.ts': 50,
   'test/replay/replay.test.ts': 45,
-  'test/observe/processes.test.ts': 40,
   'test/ui/web-ui.test.ts': 45,
   'test/saga/bounds.test.ts': 42,
   'test/saga/races.test.ts': 35,
