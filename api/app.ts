@@ -16,6 +16,7 @@ import type { RouteContext } from './http';
 import { notFoundHandler, problemHandler } from './problem';
 import { createLimiters } from './rate-limits';
 import { adminRoutes } from './routes/admin';
+import { codecRoutes, codecSessionToken, type CodecEndpointOptions } from './routes/codec';
 import { couponRoutes } from './routes/coupons';
 import { itemRoutes } from './routes/items';
 import { orderRoutes } from './routes/orders';
@@ -29,6 +30,8 @@ export interface GatewayDependencies {
   auth: AuthConfig;
   checkHealth: HealthCheck;
   logger: Logger;
+  /** The codec endpoint for the Temporal Web UI (`/codec/*`); absent, the gateway serves none. */
+  codec?: CodecEndpointOptions;
   /** Origins allowed by CORS; CORS is off when empty. */
   corsOrigins?: string[];
   /** Login attempts allowed per client address and window (default 10 a minute). */
@@ -85,6 +88,9 @@ export function createApp(deps: GatewayDependencies): Express {
       contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } },
     }),
   );
+  // The codec endpoint has its own CORS (the Web UI's origin, with credentials) and body limit, so it comes first.
+  const codecRouter = express.Router();
+  app.use(codecRouter);
   if (deps.corsOrigins?.length) {
     app.use(
       cors({
@@ -130,6 +136,11 @@ export function createApp(deps: GatewayDependencies): Express {
     rateLimiter: limiters.ordersByCustomer,
   });
   adminRoutes(context, deps.services.orders, deps.saga);
+  if (deps.codec) {
+    const lookUp = (id: number) => deps.services.users.findAccount(id);
+    const codecAuthenticate = createAuthenticator(deps.auth, lookUp, [codecSessionToken]);
+    codecRoutes({ router: codecRouter, registry, authenticate: codecAuthenticate }, deps.codec);
+  }
   router.get('/docs/init.js', (_req, res) => {
     res.type('application/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });");
   });

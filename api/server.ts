@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
+import { AesGcmPayloadCodec, dataConverterOf } from '../lib/payload-codec';
 import { connectDatabases, createServices } from '../lib/wiring';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
@@ -18,7 +19,13 @@ async function main(): Promise<void> {
   // Lazy: the gateway starts (and answers /health with 503) while Temporal is down or restarting; the channel
   // connects on the first call and reconnects by itself.
   const connection = Connection.lazy(config.temporal.connection);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  // Every payload the gateway sends (an order's input, its card token) is encrypted before it leaves the process.
+  const codec = new AesGcmPayloadCodec(config.payloadKeys);
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: dataConverterOf(codec),
+  });
 
   const app = createApp({
     services: createServices(databases),
@@ -30,6 +37,7 @@ async function main(): Promise<void> {
       logger.warn({ dependency, reason }, 'health check failed'),
     ),
     logger,
+    codec: { codec, allowedOrigins: config.codecCorsOrigins },
     corsOrigins: config.corsOrigins,
     loginRateLimit: config.loginRateLimit,
     loginAccountRateLimit: config.loginAccountRateLimit,

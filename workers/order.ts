@@ -5,17 +5,23 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { TemporalSettings } from '../lib/config';
+import { payloadDataConverter, type PayloadKeys } from '../lib/payload-codec';
 import { ensureReconcilerSchedule } from './reconciler-schedule';
 import { runServiceWorker, type WorkerSetup } from './run-worker';
 
 /** Creates the schedule once Temporal answers; retried in the background so the worker never waits on it. */
-async function keepReconcilerScheduled(temporal: TemporalSettings, intervalSeconds: number): Promise<void> {
+async function keepReconcilerScheduled(
+  temporal: TemporalSettings,
+  payloadKeys: PayloadKeys,
+  intervalSeconds: number,
+): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       const connection = await Connection.connect(temporal.connection);
       try {
+        const dataConverter = payloadDataConverter(payloadKeys);
         await ensureReconcilerSchedule(
-          new Client({ connection, namespace: temporal.namespace }),
+          new Client({ connection, namespace: temporal.namespace, dataConverter }),
           intervalSeconds * 1000,
         );
         console.log(`reconciler schedule runs every ${intervalSeconds} s`);
@@ -38,7 +44,7 @@ function workflowCode(bundlePath: string | undefined): Partial<WorkerSetup> {
   return bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') };
 }
 
-runServiceWorker('order', ({ temporal, extras }) => ({
+runServiceWorker('order', ({ temporal, payloadKeys, extras }) => ({
   settings: {
     reconciler: {
       graceMs: extras.reconcileGraceSeconds * 1000,
@@ -47,5 +53,5 @@ runServiceWorker('order', ({ temporal, extras }) => ({
     },
   },
   workerOptions: workflowCode(extras.workflowBundlePath),
-  beforeRun: () => void keepReconcilerScheduled(temporal, extras.reconcileIntervalSeconds),
+  beforeRun: () => void keepReconcilerScheduled(temporal, payloadKeys, extras.reconcileIntervalSeconds),
 }));

@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { ConfigError, loadWorkerConfig, type TemporalSettings, type WorkerConfig } from '../lib/config';
+import { payloadDataConverter } from '../lib/payload-codec';
 import { workerOf, type WorkerServiceName } from '../lib/services';
 import {
   DEFAULT_SERVICE_SETTINGS,
@@ -112,8 +113,17 @@ export function runServiceWorker<S extends WorkerServiceName>(
   beforeRun?.();
   exitOnFailure(
     service,
-    runWorker(service, config.temporal, { taskQueue: workerOf(service).taskQueue, activities, ...workerOptions }, () =>
-      db.$disconnect(),
+    runWorker(
+      service,
+      config.temporal,
+      {
+        taskQueue: workerOf(service).taskQueue,
+        activities,
+        // Encrypts what the worker sends to Temporal, decrypts what it receives (lib/payload-codec.ts).
+        dataConverter: payloadDataConverter(config.payloadKeys),
+        ...workerOptions,
+      },
+      () => db.$disconnect(),
     ),
   );
 }

@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestCardToken } from '../../domain/card-tokens';
 import { TaskQueue, orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
-import type { TestSystem, TestSystemOptions } from '../support/system';
+import { testDataConverter, type TestSystem, type TestSystemOptions } from '../support/system';
 
 /** Faults the scenarios switch on and off through activity overrides. */
 export const faults = { slowReservationMs: 0, refundFails: false, rogueCharge: false };
@@ -258,7 +258,7 @@ export const scenarios: Record<string, Scenario> = {
     const taskQueue = 'orders-previous-code';
     const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
     const runWorkflowWorker = async (workflowBundle: { code: string } | { codePath: string }) => {
-      const worker = await Worker.create({ connection, taskQueue, workflowBundle });
+      const worker = await Worker.create({ connection, taskQueue, workflowBundle, dataConverter: testDataConverter });
       return { stop: () => (worker.shutdown(), undefined), done: worker.run() };
     };
     faults.refundFails = true;

@@ -18,6 +18,7 @@ import { createApp } from '../../api/app';
 import { createHealthCheck } from '../../api/health';
 import { createSagaClient } from '../../api/saga-client';
 import { WORKER_SERVICES, workerOf, type WorkerServiceName } from '../../lib/services';
+import { testCodec, testDataConverter } from './payload-keys';
 import {
   connectDatabases,
   activitiesOver,
@@ -27,6 +28,8 @@ import {
 } from '../../lib/wiring';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+export { TEST_PAYLOAD_KEYS, testCodec, testDataConverter } from './payload-keys';
 
 type WorkerName = WorkerServiceName;
 type Activities = NonNullable<WorkerOptions['activities']>;
@@ -67,7 +70,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
   const services = createServices(db, settings);
   const address = process.env.TEMPORAL_ADDRESS!;
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: testDataConverter });
   const nativeConnection = await NativeConnection.connect({ address });
 
   const realActivities = Object.fromEntries(
@@ -83,6 +86,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
       connection: nativeConnection,
       taskQueue: workerOf(name).taskQueue,
       activities,
+      dataConverter: testDataConverter,
       ...(workerOf(name).runsWorkflows ? { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } } : {}),
       shutdownGraceTime: '2s',
     });
@@ -107,6 +111,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
     auth: { secret: TEST_JWT_SECRET, expiresInSeconds: 600 },
     checkHealth: createHealthCheck(connection, db),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    codec: { codec: testCodec, allowedOrigins: [new URL(process.env.TEMPORAL_UI_URL!).origin] },
     loginRateLimit: { limit: 1000, windowMs: 60_000 },
   });
   const server: Server = await new Promise((resolve) => {
