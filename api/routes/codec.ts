@@ -47,7 +47,8 @@ const PayloadJson = z
     data: Base64.optional(),
   })
   .openapi('Payload', { description: 'A Temporal payload in protobuf JSON: bytes as base64' });
-const PayloadsJson = z.object({ payloads: z.array(PayloadJson).max(MAX_PAYLOADS) }).openapi('Payloads');
+// Protobuf JSON leaves out an empty list: the CLI encodes a query without arguments as `{}`.
+const PayloadsJson = z.object({ payloads: z.array(PayloadJson).max(MAX_PAYLOADS).default([]) }).openapi('Payloads');
 type PayloadJson = z.infer<typeof PayloadJson>;
 
 const bytes = (base64: string) => new Uint8Array(Buffer.from(base64, 'base64'));

@@ -10,7 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
-import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl, loadPayloadKeys, type ServiceName } from '../../lib/config';
+import {
+  SERVICES,
+  databaseUrlVariable,
+  embeddedDatabaseUrl,
+  loadPayloadKeys,
+  type ServiceName,
+} from '../../lib/config';
 import { newKeyEntry, type PayloadKeys } from '../../lib/payload-codec';
 import { ROOT } from '../lib/migrate';
 import { freePort } from '../lib/ports';

@@ -4,15 +4,20 @@
  * its description (summary, details, memo, search attributes) or current details; its encrypted history replays
  * with the codec and not without. The gateway's codec endpoint gives the Web UI the plaintext, for admins only.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { TestCardToken } from '../../domain/card-tokens';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA_KEY } from '../../lib/payload-codec';
+import { resolveTemporalCli } from '../../scripts/lib/temporal-server';
 import { orderWorkflowId } from '../../workflows/definitions';
 import { aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
 import { TEST_PAYLOAD_KEYS, testDataConverter } from '../support/payload-keys';
 import { startTestSystem, type TestSystem } from '../support/system';
+
+const execFileAsync = promisify(execFile);
 
 type History = temporal.api.history.v1.IHistory;
 type Payload = temporal.api.common.v1.IPayload;
@@ -120,6 +125,33 @@ describe('what Temporal stores of an order paid by card', () => {
     const workflowBundle = { codePath: process.env.TEST_WORKFLOW_BUNDLE! };
     await Worker.runReplayHistory({ workflowBundle, dataConverter: testDataConverter }, history, 'encrypted');
     await expect(Worker.runReplayHistory({ workflowBundle }, history, 'encrypted-without-codec')).rejects.toThrow();
+  });
+});
+
+describe('the temporal CLI through the codec endpoint', () => {
+  const cli = resolveTemporalCli();
+  const run = async (args: string[]) =>
+    (await execFileAsync(cli!, [...args, '--address', process.env.TEMPORAL_ADDRESS!, '--output', 'json'])).stdout;
+  /** The started event's input as the CLI printed it (JSON output keeps payload bytes in base64). */
+  const startedInputText = (json: string) => {
+    const events = (JSON.parse(json) as { events: History['events'] }).events;
+    const data = events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data as unknown;
+    return Buffer.from(String(data), 'base64').toString('latin1');
+  };
+  const codecFlags = () => ['--codec-endpoint', `${system.baseUrl}/codec`, '--codec-auth', `Bearer ${admin.token}`];
+
+  test("when an operator passes the gateway's codec endpoint and an admin token, then the CLI shows the decrypted input and query answer; without them only ciphertext", async () => {
+    if (!cli) throw new Error('no temporal CLI: run `npm run prepare:tools` or set TEMPORAL_CLI_PATH');
+    const id = ['--workflow-id', orderWorkflowId(orderId)];
+
+    // Run beside the gateway, which answers the CLI's codec requests from this same process.
+    const shown = await run(['workflow', 'show', ...id, ...codecFlags()]);
+    expect(startedInputText(shown)).toContain(TOKEN);
+    const state = await run(['workflow', 'query', ...id, '--name', 'getSagaState', ...codecFlags()]);
+    expect(state).toContain('"status": "COMPLETED"');
+
+    expect(startedInputText(await run(['workflow', 'show', ...id]))).not.toContain(TOKEN);
+    expect(await run(['workflow', 'query', ...id, '--name', 'getSagaState'])).not.toContain('COMPLETED');
   });
 });
 

@@ -54,7 +54,11 @@ test.concurrent.each([
   { worker: 'workers/payment.ts', variable: 'CARD_GATEWAY_HANG_MS', value: '-1' },
   { worker: 'workers/order.ts', variable: 'RECONCILE_INTERVAL_SECONDS', value: '1.5' },
   // 16 bytes where AES-256 needs 32.
-  { worker: 'workers/item.ts', variable: 'PAYLOAD_ENCRYPTION_KEYS', value: `k1:${Buffer.alloc(16).toString('base64')}` },
+  {
+    worker: 'workers/item.ts',
+    variable: 'PAYLOAD_ENCRYPTION_KEYS',
+    value: `k1:${Buffer.alloc(16).toString('base64')}`,
+  },
 ])(
   'when $worker starts with $variable=$value, then it exits non-zero within seconds naming $variable',
   async ({ worker, variable, value }) => {
