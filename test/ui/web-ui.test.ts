@@ -50,10 +50,17 @@ afterAll(async () => {
  */
 async function withCodecSession(context: BrowserContext): Promise<BrowserContext> {
   const admin = await aUser(system, 'ADMIN');
-  const session = await context.request.post(`${system.baseUrl}/codec/session`, {
-    headers: { authorization: `Bearer ${admin.token}` },
-  });
-  expect(session.status()).toBe(204);
+  // As the README has it: from the gateway's own API page (as Swagger UI's "Try it out" does), so the browser
+  // itself stores the cookie the gateway sets.
+  const docs = await context.newPage();
+  await docs.goto(`${system.baseUrl}/docs`);
+  const status = await docs.evaluate(
+    async ({ url, token }) =>
+      (await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status,
+    { url: `${system.baseUrl}/codec/session`, token: admin.token },
+  );
+  expect(status).toBe(204);
+  await docs.close();
   // The keys the UI keeps its codec settings under, each a JSON value.
   const settings = {
     endpoint: `${system.baseUrl}/codec`,
