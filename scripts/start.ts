@@ -207,7 +207,8 @@ async function main(): Promise<void> {
   log(`ready: gateway ${gateway}`);
   log('');
   log(`Gateway:     ${gateway}   (API docs: ${gateway}/docs)`);
-  log(`Temporal UI: ${env.TEMPORAL_UI_URL}`);
+  log(`Temporal UI: ${env.TEMPORAL_UI_URL}   (payloads are encrypted: README, Payload encryption)`);
+  log(`Codec:       ${gateway}/codec   (for the UI's codec settings, with an admin's codec session)`);
   log(`Processes:   ${shown(STATE_FILE)}`);
   log('Press Ctrl-C to stop.');
 }
