@@ -6,12 +6,15 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../lib/tracing';
 
 const OUTPUT = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
 
 async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
+    // The tracing interceptors (lib/tracing.ts): part of the bundle whether tracing is on or not.
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
   });
   mkdirSync(path.dirname(OUTPUT), { recursive: true });

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { ConfigError, DEFAULT_TEMPORAL_UI_PORT, databaseUrl, databaseUrlVariable } from '../lib/config';
 import { SERVICE_NAMES, WORKER_SERVICES, workerEntry, workerProcessName } from '../lib/services';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../lib/tracing';
 import { ROOT } from './lib/migrate';
 import { migrateAndSeed } from './lib/prepare-databases';
 import { portIsFree } from './lib/ports';
@@ -91,6 +92,7 @@ function nodeProcess(name: string, entry: string, env: NodeJS.ProcessEnv): Omit<
 async function bundleWorkflows(): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
   });
   mkdirSync(DATA_DIR, { recursive: true });

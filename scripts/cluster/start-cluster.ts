@@ -13,6 +13,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../lib/tracing';
 import { ConfigError, DEFAULT_TEMPORAL_NAMESPACE, databaseUrl, databaseUrlVariable } from '../../lib/config';
 import { SERVICE_NAMES, WORKER_SERVICES, workerEntry, workerProcessName } from '../../lib/services';
 import { ROOT } from '../lib/migrate';
@@ -84,6 +85,7 @@ async function bundleWorkflows(): Promise<string> {
   const bundle = path.join(config.dataDir, 'workflow-bundle.js');
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
   });
   mkdirSync(config.dataDir, { recursive: true });

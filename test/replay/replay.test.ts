@@ -16,6 +16,10 @@ import {
 import { DeterminismViolationError } from '@temporalio/workflow';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { ENCRYPTED_ENCODING, isEncrypted } from '../../lib/payload-codec';
+import { Resource } from '@opentelemetry/resources';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry/lib/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../lib/tracing';
 import { testCodec, testDataConverter } from '../support/payload-keys';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');
@@ -146,10 +150,43 @@ test('when the committed histories are replayed with the payload codec installed
   expect(seen.payloads - seen.encrypted).toBeGreaterThan(5 * unencrypted.length);
 });
 
+test("when the histories are replayed with the tracing interceptors in the bundle, then every one replays; with @temporalio/interceptors-opentelemetry's own workflow interceptors, those with updates would not", async () => {
+  // The bundle every replay here uses is the one the order worker runs, tracing interceptors included.
+  expect(readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8')).toContain('workflows/trace-context.ts');
+
+  const withPackageInterceptors = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+    logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} },
+  });
+  const results: ReplayResult[] = [];
+  for await (const result of Worker.runReplayHistories(
+    {
+      workflowBundle: withPackageInterceptors,
+      dataConverter: testDataConverter,
+      // Where those interceptors export the workflow's spans; dropped here.
+      sinks: { exporter: makeWorkflowExporter(new NoopSpanProcessor(), new Resource({})) },
+    },
+    histories(),
+  )) {
+    results.push(result);
+  }
+  const failed = results.filter((result) => result.error);
+  // Their async span around each activity call reorders the commands of an activation that completes an update.
+  expect(failed.map((result) => result.workflowId)).toEqual(
+    expect.arrayContaining([
+      'v1-before-running-steps/undo-retried-by-operator',
+      'v4-verify-charge/started-on-previous-code',
+    ]),
+  );
+  for (const result of failed) expect(result.error).toBeInstanceOf(DeterminismViolationError);
+});
+
 /** Today's workflow with the source of one of its files rewritten by a webpack loader. */
 function bundleVariant(loader: string, file: RegExp = /place-order\.ts$/) {
   return bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     webpackConfigHook: (config) => {
       config.module?.rules?.push({
         test: file,

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl } from '../../lib/config';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../lib/tracing';
 import { migrateService } from '../../scripts/lib/migrate';
 import { createServiceDatabases, startEmbeddedPostgres } from '../../scripts/lib/postgres';
 import { resolveTemporalCli, startDevServer } from '../../scripts/lib/temporal-server';
@@ -34,6 +35,7 @@ export default async function globalSetup(): Promise<void> {
     startDevServer({ executable: resolveTemporalCli(), port: await freePort(), uiPort }),
     bundleWorkflowCode({
       workflowsPath: require.resolve('../../workflows'),
+      workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
       logger: { log() {}, info() {}, warn: console.warn, error: console.error, debug() {}, trace() {} },
     }),
   ] as const);
