@@ -15,6 +15,7 @@ import type { OrderLimits, RateLimit, RateLimitStoreKind, TrustProxy } from './c
 import type { RouteContext } from './http';
 import { notFoundHandler, problemHandler } from './problem';
 import { createLimiters } from './rate-limits';
+import { traceRequests } from './tracing';
 import { adminRoutes } from './routes/admin';
 import { codecRoutes, codecSessionToken, type CodecEndpointOptions } from './routes/codec';
 import { couponRoutes } from './routes/coupons';
@@ -57,6 +58,7 @@ export function createApp(deps: GatewayDependencies): Express {
   // Off unless configured: otherwise any client could name its own address in X-Forwarded-For and so escape the
   // per-address limits.
   app.set('trust proxy', deps.trustProxy ?? false);
+  app.use(traceRequests());
   app.use(
     pinoHttp({
       logger: deps.logger,

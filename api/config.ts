@@ -11,6 +11,7 @@ import {
   ConfigError,
   DATA_DIR,
   NODE_ENV,
+  OTLP_ENDPOINT,
   PAYLOAD_KEY_VARIABLE_LIST,
   PORT,
   TEMPORAL_UI_URL,
@@ -86,6 +87,8 @@ export interface GatewayConfig {
   logLevel: string;
   /** How often an order whose undo failed for a non-transient reason retries it by itself. */
   compensationRetryInterval: Duration;
+  /** Where traces go; undefined when tracing is off. */
+  otlpEndpoint: string | undefined;
 }
 
 function originOf(url: string): string[] {
@@ -200,6 +203,7 @@ export const GATEWAY_VARIABLES = {
   logLevel: variable('LOG_LEVEL', z.string().optional().default('info'), '`info`', 'pino log level'),
   uiUrl: TEMPORAL_UI_URL,
   compensationRetryIntervalSeconds: COMPENSATION_RETRY_INTERVAL_SECONDS,
+  otlpEndpoint: OTLP_ENDPOINT,
 };
 
 /** The gateway kind: it talks to Temporal and opens every service's database (reads, admin edits, /health). */
@@ -302,5 +306,6 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     rateLimitStore: values.rateLimitStore,
     logLevel: values.logLevel,
     compensationRetryInterval: `${values.compensationRetryIntervalSeconds}s`,
+    otlpEndpoint: values.otlpEndpoint,
   };
 }

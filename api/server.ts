@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { AesGcmPayloadCodec, dataConverterOf } from '../lib/payload-codec';
+import { startTracing, tracingClientInterceptors } from '../lib/tracing';
 import { connectDatabases, createServices } from '../lib/wiring';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
@@ -14,6 +15,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
+  const tracing = startTracing('gateway', config.otlpEndpoint);
   const logger = pino({ level: config.logLevel });
   const databases = connectDatabases(config.databases);
   // Lazy: the gateway starts (and answers /health with 503) while Temporal is down or restarting; the channel
@@ -25,6 +27,8 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporal.namespace,
     dataConverter: dataConverterOf(codec),
+    // A started workflow carries the request's trace on to the workers (lib/tracing.ts).
+    interceptors: tracingClientInterceptors(),
   });
 
   const app = createApp({
@@ -62,15 +66,17 @@ async function main(): Promise<void> {
     // Keep-alive clients would otherwise hold their connections (and this process) open after their answer.
     for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
     server.close(() => {
-      void Promise.allSettled([connection.close(), ...Object.values(databases).map((db) => db.$disconnect())]).then(
-        (results) => {
-          for (const result of results) {
-            if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a client did not close cleanly');
-          }
-          logger.info('gateway stopped');
-          process.exit(0);
-        },
-      );
+      void Promise.allSettled([
+        connection.close(),
+        ...Object.values(databases).map((db) => db.$disconnect()),
+        tracing?.shutdown(),
+      ]).then((results) => {
+        for (const result of results) {
+          if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a client did not close cleanly');
+        }
+        logger.info('gateway stopped');
+        process.exit(0);
+      });
     });
     server.closeIdleConnections();
     setTimeout(() => {

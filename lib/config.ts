@@ -395,6 +395,27 @@ export function defaultDataDir(): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Tracing (lib/tracing.ts): off unless a collector is named.
+
+export const OTLP_ENDPOINT = variable(
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  z
+    .string()
+    .optional()
+    .refine((url) => url === undefined || URL.canParse(url), 'is not a valid URL'),
+  'none: no tracing',
+  'OTLP/HTTP collector to send traces to (`/v1/traces` is appended), e.g. `http://localhost:4318`; one trace per order, from the HTTP request through the workflow to each activity and its SQL',
+);
+
+/** The tracer of the project's own spans (HTTP requests, SQL statements): a no-op one while tracing is off. */
+export const TRACER_NAME = 'order-saga';
+
+/** The collector of this process's traces; undefined when tracing is off. */
+export function otlpEndpoint(env: Env): string | undefined {
+  return readVariables({ endpoint: OTLP_ENDPOINT }, env).endpoint;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Payload encryption (lib/payload-codec.ts): every process that talks to Temporal reads the same keys.
 
 export const DEV_PAYLOAD_KEYS_FILE = 'dev-payload-keys';
@@ -522,6 +543,7 @@ export interface WorkerConfig<S extends WorkerServiceName> {
   service: S;
   temporal: TemporalSettings;
   payloadKeys: PayloadKeys;
+  otlpEndpoint: string | undefined;
   database: DatabaseSettings;
   extras: WorkerExtras<S>;
 }
@@ -533,6 +555,7 @@ export function workerKind(service: WorkerServiceName): ConfigKind {
     variables: [
       ...Object.values(TEMPORAL_VARIABLES),
       ...PAYLOAD_KEY_VARIABLE_LIST,
+      OTLP_ENDPOINT,
       ...databaseVariables([service]),
       ...Object.values(WORKER_VARIABLES[service] as VariableSet),
     ],
@@ -545,6 +568,7 @@ export function loadWorkerConfig<S extends WorkerServiceName>(service: S, env: E
     service,
     temporal: read(() => loadTemporalSettings(env)),
     payloadKeys: read(() => loadPayloadKeys(env)),
+    otlpEndpoint: read(() => otlpEndpoint(env)),
     database: read(() => loadDatabaseSettings([service], env)[service]),
     extras: read(() => readVariables(WORKER_VARIABLES[service], env) as WorkerExtras<S>),
   }));

@@ -8,7 +8,6 @@
  * activities; it is part of the workflow bundle whether tracing is on or not (WORKFLOW_INTERCEPTOR_MODULES is
  * passed to every bundling), so one bundle serves both.
  */
-import { trace, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -22,11 +21,6 @@ import type { WorkerOptions } from '@temporalio/worker';
 
 /** The workflow-side interceptors, for `bundleWorkflowCode({ workflowInterceptorModules })`. */
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/trace-context')];
-
-/** The tracer of the project's own spans (HTTP requests, SQL statements); a no-op one while tracing is off. */
-export function projectTracer(): Tracer {
-  return trace.getTracer('order-saga');
-}
 
 export interface Tracing {
   /** Sends what is still buffered; call before the process exits. */

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { TemporalSettings } from '../lib/config';
 import { payloadDataConverter, type PayloadKeys } from '../lib/payload-codec';
+import { WORKFLOW_INTERCEPTOR_MODULES, tracingWorkerOptions } from '../lib/tracing';
 import { ensureReconcilerSchedule } from './reconciler-schedule';
 import { runServiceWorker, type WorkerSetup } from './run-worker';
 
@@ -41,7 +42,12 @@ async function keepReconcilerScheduled(
  * within seconds instead of bundling anew; run on its own, the worker bundles the workflows itself.
  */
 function workflowCode(bundlePath: string | undefined): Partial<WorkerSetup> {
-  return bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: require.resolve('../workflows') };
+  if (bundlePath) return { workflowBundle: { codePath: bundlePath } };
+  // A bundle of npm start or of the image has them already (lib/tracing.ts).
+  return {
+    workflowsPath: require.resolve('../workflows'),
+    interceptors: { ...tracingWorkerOptions().interceptors, workflowModules: WORKFLOW_INTERCEPTOR_MODULES },
+  };
 }
 
 runServiceWorker('order', ({ temporal, payloadKeys, extras }) => ({

@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { ConfigError, loadWorkerConfig, type TemporalSettings, type WorkerConfig } from '../lib/config';
 import { payloadDataConverter } from '../lib/payload-codec';
-import { workerOf, type WorkerServiceName } from '../lib/services';
+import { workerOf, workerProcessName, type WorkerServiceName } from '../lib/services';
+import { startTracing, tracingWorkerOptions } from '../lib/tracing';
 import {
   DEFAULT_SERVICE_SETTINGS,
   connectDatabase,
@@ -107,6 +108,8 @@ export function runServiceWorker<S extends WorkerServiceName>(
 ): void {
   const config = configOrExit(service);
   const { settings, workerOptions, beforeRun } = customize(config);
+  const tracing = startTracing(workerProcessName(service), config.otlpEndpoint);
+  const traced = tracingWorkerOptions();
   const db = connectDatabase(service, config.database);
   const serviceModule = createService(service, db, { ...DEFAULT_SERVICE_SETTINGS, ...settings });
   const activities = createActivities(service, serviceModule, { ...DEFAULT_SERVICE_SETTINGS, ...settings });
@@ -122,8 +125,13 @@ export function runServiceWorker<S extends WorkerServiceName>(
         // Encrypts what the worker sends to Temporal, decrypts what it receives (lib/payload-codec.ts).
         dataConverter: payloadDataConverter(config.payloadKeys),
         ...workerOptions,
+        // Activities continue the trace of their workflow (lib/tracing.ts).
+        interceptors: { ...traced.interceptors, ...workerOptions?.interceptors },
       },
-      () => db.$disconnect(),
+      async () => {
+        await db.$disconnect();
+        await tracing?.shutdown();
+      },
     ),
   );
 }
