@@ -3,7 +3,7 @@
 # Stages: deps (every dependency, for the build) → build (Prisma clients, tsc to dist/, the workflow bundle)
 # → prod-deps (production dependencies only) → runtime (those, the compiled JavaScript and the bundle; no tsx,
 # no compiler, no dev dependency). Install scripts stay off, as on every machine of this project: nothing needs them.
-ARG NODE_IMAGE=node:24.11.1-bookworm-slim
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app

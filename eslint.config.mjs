@@ -84,4 +84,28 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
   },
+  {
+    // The storefront and console run in the browser as ES modules: browser globals only, none of Node's.
+    files: ['api/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'AbortController',
+          'FormData',
+          'Intl',
+          'TextDecoderStream',
+          'clearTimeout',
+          'crypto',
+          'document',
+          'fetch',
+          'history',
+          'location',
+          'sessionStorage',
+          'setTimeout',
+          'window',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -22,6 +22,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   maxWorkers: 1,
+  // `npm test` runs the suite as two shards side by side, balanced by file times (test/support/sequencer.js).
+  testSequencer: '<rootDir>/test/support/sequencer.js',
   testTimeout: 90_000,
   slowTestThreshold: 30,
   // No forceExit: the global teardown's exit watchdog fails the run, naming what a test left open.

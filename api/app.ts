@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { CouponService } from '../services/coupon';
 import type { ItemService } from '../services/item';
-import type { OrderService } from '../services/order';
+import type { OrderEvents, OrderService } from '../services/order';
 import type { UserService } from '../services/user';
 import { createAuthenticator, type AuthConfig, type AuthenticatedUser } from './auth';
 import type { OrderLimits, RateLimit, RateLimitStoreKind, TrustProxy } from './config';
@@ -23,11 +23,14 @@ import { itemRoutes } from './routes/items';
 import { orderRoutes } from './routes/orders';
 import { systemRoutes, type HealthCheck } from './routes/system';
 import { userRoutes } from './routes/users';
+import { webRoutes } from './web';
 import type { SagaClient } from './saga-client';
 
 export interface GatewayDependencies {
   services: { users: UserService; items: ItemService; coupons: CouponService; orders: OrderService };
   saga: SagaClient;
+  /** Order progress notifications for waiting clients; without them a waiter re-reads the order twice a second. */
+  orderEvents?: OrderEvents;
   auth: AuthConfig;
   checkHealth: HealthCheck;
   logger: Logger;
@@ -136,6 +139,7 @@ export function createApp(deps: GatewayDependencies): Express {
   orderRoutes(context, deps.services.orders, deps.saga, {
     limits: deps.orderLimits,
     rateLimiter: limiters.ordersByCustomer,
+    events: deps.orderEvents,
   });
   adminRoutes(context, deps.services.orders, deps.saga);
   if (deps.codec) {
@@ -143,6 +147,7 @@ export function createApp(deps: GatewayDependencies): Express {
     const codecAuthenticate = createAuthenticator(deps.auth, lookUp, [codecSessionToken]);
     codecRoutes({ router: codecRouter, registry, authenticate: codecAuthenticate }, deps.codec);
   }
+  webRoutes(context);
   router.get('/docs/init.js', (_req, res) => {
     res.type('application/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });");
   });

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { AesGcmPayloadCodec, dataConverterOf } from '../lib/payload-codec';
 import { startTracing, tracingClientInterceptors } from '../lib/tracing';
 import { connectDatabases, createServices } from '../lib/wiring';
+import { createOrderEvents } from '../services/order';
 import { createApp } from './app';
 import { loadGatewayConfig } from './config';
 import { createHealthCheck } from './health';
@@ -30,9 +31,14 @@ async function main(): Promise<void> {
     // A started workflow carries the request's trace on to the workers (lib/tracing.ts).
     interceptors: tracingClientInterceptors(),
   });
+  // One LISTEN connection for every client waiting on an order (long poll, Prefer: wait, event stream).
+  const orderEvents = createOrderEvents(config.databases.order.url, (error) =>
+    logger.warn({ err: error }, 'order progress listener lost its connection; reconnecting'),
+  );
 
   const app = createApp({
     services: createServices(databases),
+    orderEvents,
     saga: createSagaClient(client, config.temporal.uiUrl, {
       compensationRetryInterval: config.compensationRetryInterval,
     }),
@@ -68,6 +74,7 @@ async function main(): Promise<void> {
     server.close(() => {
       void Promise.allSettled([
         connection.close(),
+        orderEvents.close(),
         ...Object.values(databases).map((db) => db.$disconnect()),
         tracing?.shutdown(),
       ]).then((results) => {

@@ -135,21 +135,31 @@ function warn(service: ServiceName, message: string): void {
   console.warn(`${service} database: ${message}`);
 }
 
-function adapter(service: ServiceName, url: string, limits: Partial<SessionLimits>): PrismaPg {
-  const pool = createPool(service, poolConfig(service, url, { ...sessionLimits(), ...limits }));
-  return new PrismaPg(pool, { disposeExternalPool: true });
+/**
+ * What every service's PrismaClient is built with: the hardened pool, and interactive transactions bounded by the
+ * same limits as the sessions. Prisma's own defaults (2 s to start a transaction, 5 s to finish it) are tighter
+ * than the pool's connection wait and the statement timeout, so on a busy machine a transaction that the database
+ * would still serve failed first, as a 503 to the customer.
+ */
+function clientOptions(service: ServiceName, url: string, overrides: Partial<SessionLimits>) {
+  const limits = { ...sessionLimits(), ...overrides };
+  const pool = createPool(service, poolConfig(service, url, limits));
+  return {
+    adapter: new PrismaPg(pool, { disposeExternalPool: true }),
+    transactionOptions: { maxWait: limits.connectionTimeoutMs, timeout: limits.statementTimeoutMs },
+  };
 }
 
 export const connectUserDb = (url = databaseUrl('user'), limits: Partial<SessionLimits> = {}): UserDb =>
-  new UserClient({ adapter: adapter('user', url, limits) });
+  new UserClient(clientOptions('user', url, limits));
 export const connectItemDb = (url = databaseUrl('item'), limits: Partial<SessionLimits> = {}): ItemDb =>
-  new ItemClient({ adapter: adapter('item', url, limits) });
+  new ItemClient(clientOptions('item', url, limits));
 export const connectCouponDb = (url = databaseUrl('coupon'), limits: Partial<SessionLimits> = {}): CouponDb =>
-  new CouponClient({ adapter: adapter('coupon', url, limits) });
+  new CouponClient(clientOptions('coupon', url, limits));
 export const connectPaymentDb = (url = databaseUrl('payment'), limits: Partial<SessionLimits> = {}): PaymentDb =>
-  new PaymentClient({ adapter: adapter('payment', url, limits) });
+  new PaymentClient(clientOptions('payment', url, limits));
 export const connectOrderDb = (url = databaseUrl('order'), limits: Partial<SessionLimits> = {}): OrderDb =>
-  new OrderClient({ adapter: adapter('order', url, limits) });
+  new OrderClient(clientOptions('order', url, limits));
 
 /** True when a Prisma error is a unique-constraint violation. */
 export function isUniqueViolation(error: unknown): boolean {

@@ -209,6 +209,7 @@ async function main(): Promise<void> {
   log(`ready: gateway ${gateway}`);
   log('');
   log(`Gateway:     ${gateway}   (API docs: ${gateway}/docs)`);
+  log(`Storefront:  ${gateway}/   Operator console: ${gateway}/console`);
   log(`Temporal UI: ${env.TEMPORAL_UI_URL}   (payloads are encrypted: README, Payload encryption)`);
   log(`Codec:       ${gateway}/codec   (for the UI's codec settings, with an admin's codec session)`);
   log(`Processes:   ${shown(STATE_FILE)}`);

@@ -1,7 +1,9 @@
 /** Order service: orders, their lines, saga step states and status history. Sole owner of the order database. */
+import pg from 'pg';
 import type { OrderFailureReason } from '../domain/failure-reasons';
 import {
   CLEANUP_FIRST_SEQ,
+  ORDER_STATUSES,
   TERMINAL_STATUSES,
   findLineRuleViolations,
   isOrderTotalAllowed,
@@ -289,6 +291,8 @@ export function createOrderService(db: OrderDb) {
             data: { orderId: progress.orderId, status: progress.status, detail: progress.failureDetail },
           });
         }
+        // Delivered on commit only: a waiting gateway re-reads the order when the change is visible.
+        await tx.$executeRaw`SELECT pg_notify(${ORDER_PROGRESS_CHANNEL}, ${progress.orderId})`;
         return { applied: true };
       });
     },
@@ -302,6 +306,14 @@ export function createOrderService(db: OrderDb) {
         take: limit,
       });
       return orders.map(toView);
+    },
+
+    /** How many orders are in each status, every status named (0 when none); one grouped index scan. */
+    async countOrdersByStatus(): Promise<Record<OrderStatus, number>> {
+      const groups = await db.order.groupBy({ by: ['status'], _count: { _all: true } });
+      const counts = Object.fromEntries(ORDER_STATUSES.map((status) => [status, 0])) as Record<OrderStatus, number>;
+      for (const group of groups) counts[group.status] = group._count._all;
+      return counts;
     },
 
     /** Orders that have not ended (neither COMPLETED nor CANCELLED) and were created before the time, oldest first. */
@@ -350,3 +362,96 @@ export function createOrderService(db: OrderDb) {
 }
 
 export type OrderService = ReturnType<typeof createOrderService>;
+
+/** The PostgreSQL NOTIFY channel on which every applied progress write names its order id. */
+export const ORDER_PROGRESS_CHANNEL = 'order_progress';
+
+/** How long the listener waits before connecting again after it lost its connection (doubling up to 5 s). */
+const RECONNECT_DELAYS_MS = { first: 250, max: 5_000 };
+
+/**
+ * Tells subscribers that an order's progress changed. One LISTEN connection per process serves every waiter, so
+ * a waiting client costs a map entry instead of a query per poll. A notification is only a hint to re-read: when
+ * the connection drops (notifications may be lost meanwhile), every subscriber is woken once it is back.
+ */
+export interface OrderEvents {
+  /** Calls `changed` after each applied progress write of the order; returns the unsubscribe function. */
+  subscribe(orderId: string, changed: () => void): () => void;
+  close(): Promise<void>;
+}
+
+export function createOrderEvents(connectionString: string, onError: (error: Error) => void = () => {}): OrderEvents {
+  const subscribers = new Map<string, Set<() => void>>();
+  let client: pg.Client | null = null;
+  let closed = false;
+  let delayMs = RECONNECT_DELAYS_MS.first;
+  let retryTimer: NodeJS.Timeout | null = null;
+
+  function notify(orderId: string): void {
+    for (const changed of subscribers.get(orderId) ?? []) changed();
+  }
+
+  function wakeEveryone(): void {
+    for (const orderId of subscribers.keys()) notify(orderId);
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      void connect();
+    }, delayMs);
+    delayMs = Math.min(delayMs * 2, RECONNECT_DELAYS_MS.max);
+  }
+
+  async function connect(): Promise<void> {
+    const next = new pg.Client({ connectionString, keepAlive: true });
+    next.on('notification', (message) => {
+      if (message.channel === ORDER_PROGRESS_CHANNEL && message.payload) notify(message.payload);
+    });
+    next.on('error', (error) => {
+      onError(error);
+      if (client === next) client = null;
+      void next.end().catch(() => {});
+      scheduleReconnect();
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${ORDER_PROGRESS_CHANNEL}`);
+    } catch (error) {
+      onError(error as Error);
+      void next.end().catch(() => {});
+      scheduleReconnect();
+      return;
+    }
+    if (closed) {
+      await next.end();
+      return;
+    }
+    client = next;
+    delayMs = RECONNECT_DELAYS_MS.first;
+    // Writes made while no connection listened were not heard: every waiter re-reads.
+    wakeEveryone();
+  }
+
+  void connect();
+
+  return {
+    subscribe(orderId, changed) {
+      let set = subscribers.get(orderId);
+      if (!set) subscribers.set(orderId, (set = new Set()));
+      set.add(changed);
+      return () => {
+        set.delete(changed);
+        if (set.size === 0 && subscribers.get(orderId) === set) subscribers.delete(orderId);
+      };
+    },
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      const current = client;
+      client = null;
+      if (current) await current.end();
+    },
+  };
+}

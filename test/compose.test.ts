@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { GATEWAY_VARIABLES, parseTrustProxy } from '../api/config';
 import { DEPLOY_TOOLS, testWithTool } from './deploy/tools';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -144,6 +145,22 @@ withCompose(
     );
     // The gateway admits the UI's origin (the origin of TEMPORAL_UI_URL) to the codec endpoint.
     expect(services.gateway?.environment?.TEMPORAL_UI_URL).toBe('http://localhost:8233');
+  },
+);
+
+withCompose(
+  'when the gateway is configured, then rate limits are shared and X-Forwarded-For is ignored by default',
+  () => {
+    const env = (overrides: NodeJS.ProcessEnv) => resolvedModel(overrides).services.gateway?.environment ?? {};
+    const settings = (environment: Record<string, string | null>) =>
+      GATEWAY_VARIABLES.rateLimitStore.schema.parse(environment.RATE_LIMIT_STORE ?? undefined);
+    const trusted = (environment: Record<string, string | null>) =>
+      parseTrustProxy(environment.TRUST_PROXY ?? undefined, (message) => {
+        throw new Error(message);
+      });
+    expect(settings(env({}))).toBe('postgres');
+    expect(trusted(env({}))).toBe(false);
+    expect(trusted(env({ TRUST_PROXY: '1' }))).toBe(1);
   },
 );
 

@@ -6,7 +6,12 @@
  * service that stays down. Undos are never bounded: they retry with capped backoff until they succeed, and only
  * a non-transient failure (a bug, a refusal) makes an order wait for an operator.
  */
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import type { createCouponActivities } from '../activities/coupon';
 import type { UNDO_REFUSED as UndoRefused } from '../activities/temporal-failures';
 import type { createItemActivities } from '../activities/item';
@@ -74,6 +79,24 @@ export const RECORD_OPTIONS = {
   retry: { initialInterval: '1s', maximumInterval: '10s' },
 } satisfies ActivityOptions;
 
+/**
+ * Recording progress as a local activity: the order worker owns the order database and runs the workflow, so the
+ * write runs in the worker beside the workflow instead of a server round trip per write (patch
+ * `local-progress-records`, workflows/saga.ts). Retried without a bound, like RECORD_OPTIONS, but every attempt
+ * is cut at 2 s and every retry waits on a workflow timer (its first backoff, 1 s, is already above
+ * localRetryThreshold): a local activity holds the workflow task open while it runs, and an update (the
+ * customer's cancel) is taken up only once that task ends. So a slow or unreachable order database holds the
+ * workflow task for one attempt at most, and a cancel sent meanwhile is accepted within about 2 s, inside the
+ * gateway's 5 s bound (api/saga-client.ts). A write that succeeds at once issues no timer; only a failing write
+ * adds one StartTimer command per retry.
+ */
+export const LOCAL_RECORD_OPTIONS = {
+  summary: 'Record the order state (local)',
+  startToCloseTimeout: '2s',
+  localRetryThreshold: '500ms',
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
+} satisfies LocalActivityOptions;
+
 /** The reconciler's sweep: one query of the order database plus one Temporal call per unfinished order. */
 export const RECONCILE_OPTIONS = {
   taskQueue: TaskQueue.orders,
@@ -106,4 +129,5 @@ export const paymentUndo = proxyActivities<PaymentActivities>(
   undoOptions(TaskQueue.payments, 'Undo: refund the charge'),
 );
 export const orders = proxyActivities<OrderActivities>(RECORD_OPTIONS);
+export const localOrders = proxyLocalActivities<OrderActivities>(LOCAL_RECORD_OPTIONS);
 export const reconciler = proxyActivities<OrderActivities>(RECONCILE_OPTIONS);

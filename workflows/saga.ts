@@ -14,8 +14,15 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { FailureReason } from '../domain/failure-reasons';
-import { stepAfterUndo, type OrderStatus, type StepName, type StepStatus, type StepStatuses } from '../domain/order';
-import { DEFAULT_COMPENSATION_RETRY_INTERVAL, orders } from './activity-options';
+import {
+  isTerminal,
+  stepAfterUndo,
+  type OrderStatus,
+  type StepName,
+  type StepStatus,
+  type StepStatuses,
+} from '../domain/order';
+import { DEFAULT_COMPENSATION_RETRY_INTERVAL, localOrders, orders } from './activity-options';
 import {
   OrderSearchAttributes,
   cancelOrder,
@@ -31,6 +38,14 @@ import { StepFailure, describe, toStepFailure, undoFailedDetail } from './step-f
  * (docs/versioning.md). Executions that reached COMPENSATION_FAILED before it wait for the operator only.
  */
 export const AUTO_RETRY_COMPENSATION_PATCH = 'auto-retry-compensation';
+
+/**
+ * Patch id of the change that records progress with a local activity on the order worker instead of a regular
+ * activity on the `orders` task queue (docs/versioning.md): each write but the ending one no longer costs a
+ * server round trip (see recordsLocally).
+ * Executions started before it keep scheduling regular recordOrderProgress activities.
+ */
+export const LOCAL_PROGRESS_RECORDS_PATCH = 'local-progress-records';
 
 export interface SagaOptions {
   orderId: string;
@@ -117,7 +132,8 @@ export class OrderSaga {
       { key: OrderSearchAttributes.total, value: this.options.total },
       { key: OrderSearchAttributes.failureReason, value: this.state.failureReason },
     ]);
-    await orders.recordOrderProgress({
+    const recorder = this.recordsLocally() ? localOrders : orders;
+    await recorder.recordOrderProgress({
       orderId: this.options.orderId,
       seq: this.seq++,
       status: this.state.status,
@@ -125,6 +141,17 @@ export class OrderSaga {
       failureReason: this.state.failureReason,
       failureDetail: this.customerDetail(),
     });
+  }
+
+  /**
+   * Whether this write runs as a local activity. An ending write (COMPLETED, CANCELLED) stays a regular activity:
+   * a local activity's effect is durable before the workflow task that decided it, so a worker lost in between
+   * would replay that task with a cancel update delivered ahead of the charge's result, accept it, and undo an
+   * order the database (and its waiting clients) already saw COMPLETED. A regular activity is scheduled only
+   * once the decision is in the history. Non-ending writes replayed on another path are ignored by seq.
+   */
+  private recordsLocally(): boolean {
+    return patched(LOCAL_PROGRESS_RECORDS_PATCH) && !isTerminal(this.state.status);
   }
 
   /**

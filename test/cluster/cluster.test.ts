@@ -13,10 +13,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { TEMPORAL_EXTRA_PORTS } from '../../scripts/cluster/config';
+import { MAX_TEMPORAL_PORT, TEMPORAL_EXTRA_PORTS } from '../../scripts/cluster/config';
 import { portIsFree } from '../../scripts/lib/ports';
 import type { SupervisorState } from '../../scripts/lib/supervisor';
 import { WORKER_SERVICES, workerOf, workerProcessName, type WorkerServiceName } from '../../lib/services';
+import { orderWorkflowId } from '../../workflows/definitions';
 import { freePort } from '../support/ports';
 import { isRunning, kill, processesUsing, waitFor, waitForAsync, waitUntilGone } from '../supervisor/os-processes';
 
@@ -36,6 +37,7 @@ let exited: Promise<unknown[]>;
 let output = '';
 let gateway: string;
 let temporalAddress: string;
+let webUi: string;
 const pidsSeen = new Set<number>();
 let customerToken: string;
 let adminToken: string;
@@ -43,7 +45,8 @@ let adminToken: string;
 /** A free run of ports for the Temporal server (its frontend port and the next TEMPORAL_EXTRA_PORTS). */
 async function freePortRange(): Promise<number> {
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below MAX_TEMPORAL_PORT: Temporal's SQL schema stores the service ports as smallint.
+    const base = 20_000 + Math.floor(Math.random() * (MAX_TEMPORAL_PORT - TEMPORAL_EXTRA_PORTS - 20_000));
     const ports = Array.from({ length: TEMPORAL_EXTRA_PORTS + 1 }, (_, offset) => base + offset);
     if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
   }
@@ -63,6 +66,10 @@ async function clusterEnv(): Promise<NodeJS.ProcessEnv> {
     CLUSTER_UI_PORT: String(await freePort()),
     CLUSTER_TEMPORAL_PORT: String(await freePortRange()),
     CLUSTER_WORKER_REPLICAS: String(REPLICAS),
+    // One customer places the 100 orders of the rolling restart, two a second: above the abuse limits meant for
+    // one person (README: Abuse limits), which this test is not about.
+    ORDER_RATE_LIMIT: String(ROLLING_ORDERS * 2),
+    ORDER_MAX_OPEN_PER_CUSTOMER: String(ROLLING_ORDERS * 2),
     LOG_LEVEL: 'warn',
   };
 }
@@ -176,6 +183,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'cluster-test-'));
   const env = await clusterEnv();
   gateway = `http://127.0.0.1:${env.CLUSTER_GATEWAY_PORT}`;
+  webUi = `http://127.0.0.1:${env.CLUSTER_UI_PORT}`;
   temporalAddress = `127.0.0.1:${env.CLUSTER_TEMPORAL_PORT}`;
   const started = Date.now();
   cluster = spawn(process.execPath, ['--import', 'tsx', 'scripts/cluster/start-cluster.ts'], {
@@ -225,6 +233,29 @@ test('when an order is placed, then it completes and takes its stock', async () 
   expect(order.failureReason ?? null).toBeNull();
   note(`success path: ${Date.now() - started} ms`);
   expect(await stockOf(item.id)).toBe(9);
+});
+
+test('when the Web UI is built, then it serves the page and shows an order of this cluster with its status', async () => {
+  if (!existsSync(UI_BINARY)) {
+    // install-tools.sh builds it when the Go module proxy serves its dependencies; docs/cluster.md says so.
+    console.log(`SKIPPED: no Temporal Web UI was built (${UI_BINARY} is missing)`);
+    expect(process.env.REQUIRE_ALL_TOOLS).not.toBe('1');
+    return;
+  }
+  expect((await fetch(webUi)).status).toBe(200);
+  const item = await anItem(10);
+  const orderId = await placeOrder(item.id, item.price);
+  await orderEnded(orderId);
+  // The UI's own HTTP API (what its pages call), proxied to this cluster's Temporal server.
+  const response = await fetch(`${webUi}/api/v1/namespaces/default/workflows/${orderWorkflowId(orderId)}`);
+  expect(response.status).toBe(200);
+  const described = (await response.json()) as {
+    workflowExecutionInfo?: { status?: string; type?: { name?: string } };
+  };
+  expect(described.workflowExecutionInfo).toMatchObject({
+    status: 'WORKFLOW_EXECUTION_STATUS_COMPLETED',
+    type: { name: 'placeOrder' },
+  });
 });
 
 test('when the card is declined, then the order is CANCELLED with PAYMENT_DECLINED and its stock is given back', async () => {

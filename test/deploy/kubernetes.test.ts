@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { msToNumber } from '@temporalio/common/lib/time';
+import { GATEWAY_VARIABLES, parseTrustProxy } from '../../api/config';
 import { RECONCILE_OPTIONS, UNDO_TIMEOUTS } from '../../workflows/activity-options';
 import { DEPLOY_TOOLS, ROOT, testWithTool } from './tools';
 
@@ -148,6 +149,22 @@ withValidator(
       expect(budget.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
       expect(budget.spec.minAvailable).toBeLessThan(deployment.spec.replicas);
     }
+  },
+);
+
+withValidator(
+  'when the gateway runs as replicas, then they share the rate limit counts and believe only private proxies',
+  () => {
+    const container = find(baseObjects(), 'Deployment', 'gateway').spec.template.spec.containers[0];
+    const env = Object.fromEntries(
+      (container.env as { name: string; value?: string }[]).map(({ name, value }) => [name, value]),
+    );
+    expect(GATEWAY_VARIABLES.rateLimitStore.schema.parse(env.RATE_LIMIT_STORE)).toBe('postgres');
+    expect(
+      parseTrustProxy(env.TRUST_PROXY, (message) => {
+        throw new Error(message);
+      }),
+    ).toEqual(['uniquelocal']);
   },
 );
 

@@ -2,7 +2,10 @@
  * The bounds the README states, read from the options the workflow really uses: undos have no bound at all, so
  * they outlast an outage of any length (10 minutes and more) with no operator; steps are bounded.
  */
+import { msToNumber } from '@temporalio/common/lib/time';
+import { DEFAULT_UPDATE_TIMEOUT_MS } from '../../api/saga-client';
 import {
+  LOCAL_RECORD_OPTIONS,
   NON_TRANSIENT_UNDO_FAILURES,
   PAYMENT_TIMEOUTS,
   STEP_TIMEOUTS,
@@ -33,4 +36,16 @@ test('when a step attempt is lost with a killed worker, then it is retried withi
     scheduleToCloseTimeout: '20s',
     heartbeatTimeout: '3s',
   });
+});
+
+test('when a local progress write hangs or fails, then it holds the workflow task for one attempt at most, shorter than the cancel bound', () => {
+  // An attempt ends within 2 s, well inside the gateway's 5 s update bound, leaving time to take the update up.
+  expect(msToNumber(LOCAL_RECORD_OPTIONS.startToCloseTimeout)).toBeLessThanOrEqual(DEFAULT_UPDATE_TIMEOUT_MS / 2);
+  // Even the first retry backs off on a workflow timer (which ends the workflow task), not inside the task.
+  expect(msToNumber(LOCAL_RECORD_OPTIONS.localRetryThreshold)).toBeLessThan(
+    msToNumber(LOCAL_RECORD_OPTIONS.retry.initialInterval),
+  );
+  // Unbounded, like every progress write: no attempt limit, no overall timeout.
+  expect(LOCAL_RECORD_OPTIONS.retry).not.toHaveProperty('maximumAttempts');
+  expect(LOCAL_RECORD_OPTIONS).not.toHaveProperty('scheduleToCloseTimeout');
 });

@@ -18,6 +18,7 @@ import {
 } from '../../lib/config';
 import { SERVICE_NAMES, WORKER_SERVICES, workerEntry } from '../../lib/services';
 import { README, configTable, tableIn, withoutPadding } from '../../scripts/config-table';
+import { MAX_TEMPORAL_PORT, TEMPORAL_EXTRA_PORTS, loadClusterConfig } from '../../scripts/cluster/config';
 import { loadStartConfig } from '../../scripts/lib/start-config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -227,6 +228,17 @@ describe('npm start configuration', () => {
     expect(() => loadStartConfig(isolated({ SUPERVISOR_CRASH_LIMIT: 'often' }))).toThrow(
       'SUPERVISOR_CRASH_LIMIT must be a positive integer, got "often"',
     );
+  });
+});
+
+describe('npm run start:cluster configuration', () => {
+  test('when the Temporal port leaves no room below the smallint limit of its schema, then it refuses naming the variable', () => {
+    expect(
+      loadClusterConfig(isolated({ CLUSTER_TEMPORAL_PORT: String(MAX_TEMPORAL_PORT - TEMPORAL_EXTRA_PORTS) })),
+    ).toMatchObject({ temporalPort: MAX_TEMPORAL_PORT - TEMPORAL_EXTRA_PORTS });
+    expect(() =>
+      loadClusterConfig(isolated({ CLUSTER_TEMPORAL_PORT: String(MAX_TEMPORAL_PORT - TEMPORAL_EXTRA_PORTS + 1) })),
+    ).toThrow(/CLUSTER_TEMPORAL_PORT must be at most 32758/);
   });
 });
 

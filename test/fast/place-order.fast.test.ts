@@ -4,6 +4,7 @@
  * timers (30 s step bound, 20 s charge bound, undo backoff, the 10-minute compensation retry timer) are skipped.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { DEFAULT_UPDATE_TIMEOUT_MS } from '../../api/saga-client';
 import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failure-reasons';
 import type { StepStatuses } from '../../domain/order';
 import { OrderSearchAttributes, cancelOrder, getSagaState, retryCompensation } from '../../workflows/definitions';
@@ -60,6 +61,24 @@ test('when every step succeeds, then the order is COMPLETED, nothing is undone a
   expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(1, 5));
   expect((await handle.describe()).typedSearchAttributes.get(OrderSearchAttributes.status)).toBe('COMPLETED');
   expect((await handle.describe()).typedSearchAttributes.get(OrderSearchAttributes.total)).toBe(TOTAL);
+});
+
+test('when an order completes, then only its ending write is a regular activity; the others are local, in order', async () => {
+  const { orderId, handle } = await startOrder(env, fakes);
+  await handle.result();
+
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = events.flatMap((event) =>
+    event.activityTaskScheduledEventAttributes ? [event.activityTaskScheduledEventAttributes.activityType?.name] : [],
+  );
+  const markers = events.flatMap((event) =>
+    event.markerRecordedEventAttributes ? [event.markerRecordedEventAttributes.markerName] : [],
+  );
+  expect(scheduled).toEqual(['reserveStock', 'redeemCoupons', 'chargePayment', 'recordOrderProgress']);
+  // One patch marker per patch in force, then one marker per local write: PENDING, RUNNING ×2, steps done.
+  expect(markers.filter((name) => name === 'core_local_activity')).toHaveLength(4);
+  expect(markers).toContain('core_patch');
+  expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(1, 5));
 });
 
 describe('business rejections', () => {
@@ -209,17 +228,6 @@ describe('customer cancel at each safe point', () => {
   /** Each case holds one activity at a gate, cancels while it is held, then lets it finish. */
   test.each<{ point: string; hold: (gate: Gate) => Script; ran: SagaActivityName[]; steps: StepStatuses }>([
     {
-      point: 'while the order is recorded PENDING',
-      hold: (gate) => ({
-        recordOrderProgress: async ({ seq }) => {
-          if (seq === 1) await gate.pass();
-          return { applied: true };
-        },
-      }),
-      ran: [],
-      steps: { items: 'NOT_STARTED', coupons: 'NOT_STARTED', payment: 'NOT_STARTED' },
-    },
-    {
       point: 'while stock is reserved',
       hold: (gate) => ({
         reserveStock: async () => {
@@ -228,18 +236,6 @@ describe('customer cancel at each safe point', () => {
         },
       }),
       ran: [...STEPS_TAKEN, ...UNDO_COUPONS_ITEMS],
-      steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
-    },
-    {
-      point: 'while the charge is announced (payment RUNNING)',
-      hold: (gate) => ({
-        recordOrderProgress: async ({ steps }) => {
-          if (steps.payment === 'RUNNING') await gate.pass();
-          return { applied: true };
-        },
-        refundPayment: async () => NOTHING_TAKEN,
-      }),
-      ran: [...STEPS_TAKEN, ...UNDO_ALL],
       steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
     },
     {
@@ -266,8 +262,103 @@ describe('customer cancel at each safe point', () => {
     expect(ran(fakes, orderId)).toEqual(path.ran);
     expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
   });
+});
 
-  test('when the order is completing, then a cancel is refused', async () => {
+/**
+ * Progress writes are local activities (patch local-progress-records): the workflow task stays open while one
+ * runs, and an update sent meanwhile is taken up only at the workflow's next task. Each attempt is cut at 2 s
+ * and every retry waits on a workflow timer (LOCAL_RECORD_OPTIONS), which ends the task: so a cancel sent while a
+ * write hangs or fails is still accepted within the gateway's 5 s bound, and sent with that deadline here.
+ */
+describe('a cancel sent while a progress write hangs or fails', () => {
+  /** Sends the cancel as the gateway does: answered within its update bound, or the call fails. */
+  function cancelWithinBound(handle: WorkflowHandle): Promise<unknown> {
+    return env.client.withDeadline(Date.now() + DEFAULT_UPDATE_TIMEOUT_MS, () => handle.executeUpdate(cancelOrder));
+  }
+
+  /** Whether the workflow waited on a timer: a local write's retry backoff, here (no other timer runs). */
+  async function backedOffOnATimer(handle: WorkflowHandle): Promise<boolean> {
+    const events = (await handle.fetchHistory()).events ?? [];
+    return events.some((event) => event.timerStartedEventAttributes);
+  }
+
+  test('when PENDING is being recorded and the write hangs, then the cancel is accepted while it hangs and no step starts', async () => {
+    const gate = new Gate();
+    const { orderId, handle } = await startOrder(env, fakes, {
+      recordOrderProgress: async ({ seq }, attempt) => {
+        if (seq === 1 && attempt === 1) await gate.pass();
+        return { applied: true };
+      },
+    });
+    await gate.reached;
+
+    try {
+      expect(await cancelWithinBound(handle)).toEqual({ accepted: true });
+    } finally {
+      gate.open();
+    }
+    expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
+    expect(await backedOffOnATimer(handle)).toBe(true);
+    expect(await handle.query(getSagaState)).toMatchObject({
+      steps: { items: 'NOT_STARTED', coupons: 'NOT_STARTED', payment: 'NOT_STARTED' },
+    });
+    expect(ran(fakes, orderId)).toEqual([]);
+    expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
+    // Write 1 twice (the attempt cut at 2 s, then its retry), then one write per number.
+    const written = seqs(fakes, orderId);
+    expect(written).toEqual([1, ...consecutiveFrom(1, written.length - 1)]);
+  });
+
+  test('when the charge is being announced and the write hangs, then the cancel is accepted while it hangs and the card is never charged', async () => {
+    const gate = new Gate();
+    const { orderId, handle } = await startOrder(env, fakes, {
+      recordOrderProgress: async ({ steps }, attempt) => {
+        if (steps.payment === 'RUNNING' && attempt === 1) await gate.pass();
+        return { applied: true };
+      },
+      refundPayment: async () => NOTHING_TAKEN,
+    });
+    await gate.reached;
+
+    try {
+      expect(await cancelWithinBound(handle)).toEqual({ accepted: true });
+    } finally {
+      gate.open();
+    }
+    expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
+    expect(await handle.query(getSagaState)).toMatchObject({
+      steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
+    });
+    expect(ran(fakes, orderId)).toEqual([...STEPS_TAKEN, ...UNDO_ALL]);
+    expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
+  });
+
+  test('when the charge is being announced and the order database refuses every write, then the cancel is accepted while it is down', async () => {
+    const database = { down: true, refused: 0 };
+    const { orderId, handle } = await startOrder(env, fakes, {
+      recordOrderProgress: async ({ steps }) => {
+        if (steps.payment === 'RUNNING' && database.down) {
+          database.refused += 1;
+          throw new Error('connect ECONNREFUSED (the order database)');
+        }
+        return { applied: true };
+      },
+      refundPayment: async () => NOTHING_TAKEN,
+    });
+    await until(() => database.refused > 0, 'the order database refused a write');
+
+    try {
+      expect(await cancelWithinBound(handle)).toEqual({ accepted: true });
+    } finally {
+      database.down = false;
+    }
+    expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
+    expect(await backedOffOnATimer(handle)).toBe(true);
+    expect(ran(fakes, orderId)).toEqual([...STEPS_TAKEN, ...UNDO_ALL]);
+    expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
+  });
+
+  test('when COMPLETED is being recorded (a regular activity), then the cancel is refused at once and the order completes', async () => {
     const gate = new Gate();
     const { handle } = await startOrder(env, fakes, {
       recordOrderProgress: async ({ status }) => {
@@ -277,8 +368,11 @@ describe('customer cancel at each safe point', () => {
     });
     await gate.reached;
 
-    await expect(handle.executeUpdate(cancelOrder)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
-    gate.open();
+    try {
+      await expect(cancelWithinBound(handle)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    } finally {
+      gate.open();
+    }
     expect(await handle.result()).toEqual({ status: 'COMPLETED', failureReason: null });
   });
 });

@@ -1,7 +1,8 @@
 /**
- * `npm run histories:record [-- <set>]`: runs every replay scenario against a real Temporal server and real
- * PostgreSQL (started here on free ports, like the tests) and saves each workflow history as a JSON fixture in
- * test/replay/histories/<set>/. Commit a new set whenever placeOrder changes; keep the old ones.
+ * `npm run histories:record -- <set> [scenario…]`: runs every replay scenario (or only the ones named) against a
+ * real Temporal server and real PostgreSQL (started here on free ports, like the tests) and saves each workflow
+ * history as a JSON fixture in test/replay/histories/<set>/. Commit a new set whenever placeOrder changes; keep
+ * the old ones. Naming scenarios adds a path to an existing set without recording the others again.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,8 +16,11 @@ const HISTORIES_DIR = path.join(__dirname, 'histories');
 
 const set = process.argv[2];
 if (!set || !/^[\w.-]+$/.test(set)) {
-  throw new Error('usage: npm run histories:record -- <set name, e.g. v2-record-running-steps>');
+  throw new Error('usage: npm run histories:record -- <set name, e.g. v2-record-running-steps> [scenario…]');
 }
+const only = process.argv.slice(3);
+const unknown = only.filter((name) => !(name in scenarios));
+if (unknown.length > 0) throw new Error(`no such scenario: ${unknown.join(', ')}`);
 const cli = resolveTemporalCli();
 if (!cli) throw new Error('recording needs the temporal CLI: run `npm run prepare:tools` or set TEMPORAL_CLI_PATH');
 const folder = path.join(HISTORIES_DIR, set);
@@ -25,6 +29,7 @@ mkdirSync(folder, { recursive: true });
 runStandalone(
   async (system) => {
     for (const [name, scenario] of Object.entries(scenarios)) {
+      if (only.length > 0 && !only.includes(name)) continue;
       const orderId = await scenario(system);
       // The CLI writes the canonical proto3 JSON that historyFromJSON reads back.
       const json = execFileSync(

@@ -29,6 +29,7 @@ const RECORDED_UNENCRYPTED = [
   'v2-record-running-steps',
   'v3-crash-proof',
   'v4-verify-charge',
+  'v5-local-progress-records',
 ];
 /** How an encrypted payload's `encoding` looks in a history's JSON (metadata values are base64). */
 const ENCRYPTED_ENCODING_BASE64 = Buffer.from(ENCRYPTED_ENCODING).toString('base64');
@@ -103,8 +104,16 @@ const CRASH_PROOF_SET = 'v3-crash-proof';
 const VERIFY_CHARGE_SCENARIOS = ['charge-unverified'];
 const VERIFY_CHARGE_SET = 'v4-verify-charge';
 
+/** The first set whose progress writes (all but the ending one) are local activities. */
+const LOCAL_PROGRESS_SET = 'v5-local-progress-records';
+
+/** Paths recorded since local progress writes: a cancel taken up while a local write's retry waits on a timer. */
+const LOCAL_PROGRESS_SCENARIOS = ['cancel-while-write-fails'];
+
 /** The saga paths every set recorded on or after `set` holds. */
 function scenariosOf(set: string): string[] {
+  if (set >= LOCAL_PROGRESS_SET)
+    return [...SCENARIOS, ...CRASH_PROOF_SCENARIOS, ...VERIFY_CHARGE_SCENARIOS, ...LOCAL_PROGRESS_SCENARIOS];
   if (set >= VERIFY_CHARGE_SET) return [...SCENARIOS, ...CRASH_PROOF_SCENARIOS, ...VERIFY_CHARGE_SCENARIOS];
   if (set >= CRASH_PROOF_SET) return [...SCENARIOS, ...CRASH_PROOF_SCENARIOS];
   return SCENARIOS;
@@ -236,5 +245,20 @@ test('when the verify-charge change ignores its patched() guard, then the comple
   for (const result of before) expect(result.error).toBeInstanceOf(DeterminismViolationError);
   const after = await replayAll(unguarded, VERIFY_CHARGE_SET);
   expect(after).toHaveLength(scenariosOf(VERIFY_CHARGE_SET).length);
+  expect(after.filter((result) => result.error).map((result) => result.workflowId)).toEqual([]);
+});
+
+test('when the local-progress change ignores its patched() guard, then every history recorded before it fails and every one after it replays', async () => {
+  const unguarded = await bundleVariant('./unguard-local-progress-loader.js', /saga\.ts$/);
+  const results = await replayAll(unguarded);
+  // started-on-previous-code began on the code before every patch, so its first writes are scheduled activities.
+  const recordedBefore = (id: string) => id < LOCAL_PROGRESS_SET || id.endsWith('/started-on-previous-code');
+  const before = results.filter((result) => recordedBefore(result.workflowId));
+  const after = results.filter((result) => !recordedBefore(result.workflowId));
+  expect(before.length).toBeGreaterThanOrEqual(4 * SCENARIOS.length);
+  // Their writes were scheduled activities: a local activity in their place is another command.
+  for (const result of before)
+    expect([result.workflowId, result.error]).toEqual([result.workflowId, expect.any(DeterminismViolationError)]);
+  expect(after).toHaveLength(scenariosOf(LOCAL_PROGRESS_SET).length - 1);
   expect(after.filter((result) => result.error).map((result) => result.workflowId)).toEqual([]);
 });

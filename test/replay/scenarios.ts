@@ -8,18 +8,40 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { createOrderActivities } from '../../activities/order';
 import { TestCardToken } from '../../domain/card-tokens';
+import type { OrderProgress } from '../../services/order';
 import { TaskQueue, orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
 import { testDataConverter, type TestSystem, type TestSystemOptions } from '../support/system';
 
 /** Faults the scenarios switch on and off through activity overrides. */
-export const faults = { slowReservationMs: 0, refundFails: false, rogueCharge: false };
+export const faults = {
+  slowReservationMs: 0,
+  refundFails: false,
+  rogueCharge: false,
+  /** The order worker's "payment RUNNING" write: its first attempt hangs past its cut, later ones are refused. */
+  announcementDown: false,
+  announcementAttempts: 0,
+};
 
 type ActivityFunctions = Record<string, (...args: unknown[]) => Promise<unknown>>;
 
 export const recordingOverrides: TestSystemOptions['activityOverrides'] = {
+  order: (real) => ({
+    ...real,
+    async recordOrderProgress(...args: unknown[]) {
+      const progress = args[0] as OrderProgress;
+      if (faults.announcementDown && progress.status === 'PENDING' && progress.steps.payment === 'RUNNING') {
+        faults.announcementAttempts += 1;
+        if (Context.current().info.attempt === 1) await sleep(3000); // past the local attempt's 2 s cut
+        throw new Error('connect ECONNREFUSED (the order database)');
+      }
+      return (real as ActivityFunctions).recordOrderProgress!(...args);
+    },
+  }),
   item: (real) => ({
     ...real,
     async reserveStock(...args: unknown[]) {
@@ -229,6 +251,29 @@ export const scenarios: Record<string, Scenario> = {
     }
   },
 
+  /**
+   * The customer cancels while the charge's announcement cannot be written: the local write's first attempt
+   * hangs past its cut, the next ones fail, each retry waits on a timer, and the cancel is taken up meanwhile.
+   */
+  async 'cancel-while-write-fails'(system) {
+    const user = await aUser(system);
+    const item = await anItem(system);
+    faults.announcementDown = true;
+    faults.announcementAttempts = 0;
+    try {
+      const orderId = await placeOrder(system, user, {
+        lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }],
+      });
+      while (faults.announcementAttempts < 2) await sleep(50);
+      const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: user.token });
+      if (cancel.status !== 202) throw new Error(`cancel: ${cancel.status} ${JSON.stringify(cancel.body)}`);
+      faults.announcementDown = false;
+      return await finished(system, user, orderId, 'CANCELLED');
+    } finally {
+      faults.announcementDown = false;
+    }
+  },
+
   /** Records the reconciler's cleanUpOrder: the newest execution under the order's workflow id. */
   async 'reconciled-terminate'(system) {
     const user = await aUser(system);
@@ -257,8 +302,19 @@ export const scenarios: Record<string, Scenario> = {
     const item = await anItem(system);
     const taskQueue = 'orders-previous-code';
     const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-    const runWorkflowWorker = async (workflowBundle: { code: string } | { codePath: string }) => {
-      const worker = await Worker.create({ connection, taskQueue, workflowBundle, dataConverter: testDataConverter });
+    // Today's code records progress with local activities, which run on the workflow's own worker (as the order
+    // worker does); the previous code scheduled them on the `orders` queue and needs none here.
+    const runWorkflowWorker = async (
+      workflowBundle: { code: string } | { codePath: string },
+      activities: object = {},
+    ) => {
+      const worker = await Worker.create({
+        connection,
+        taskQueue,
+        workflowBundle,
+        activities,
+        dataConverter: testDataConverter,
+      });
       return { stop: () => (worker.shutdown(), undefined), done: worker.run() };
     };
     faults.refundFails = true;
@@ -284,7 +340,10 @@ export const scenarios: Record<string, Scenario> = {
       await previous.done;
 
       faults.refundFails = false;
-      const today = await runWorkflowWorker({ codePath: process.env.TEST_WORKFLOW_BUNDLE! });
+      const today = await runWorkflowWorker(
+        { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+        createOrderActivities({ orders: system.services.orders }),
+      );
       try {
         await system.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(retryCompensation);
         return await finished(system, user, orderId, 'CANCELLED');

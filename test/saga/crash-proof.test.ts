@@ -10,7 +10,7 @@ import { ensureReconcilerSchedule } from '../../workers/reconciler-schedule';
 import { RECONCILER_SCHEDULE_ID, TaskQueue, orderWorkflowId, type PlaceOrderInput } from '../../workflows/definitions';
 import { eventually, request, waitForOrder } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
-import { FaultInjector, buggyWhile, held } from './support/faults';
+import { FaultInjector, brokenWhile, buggyWhile, held } from './support/faults';
 import { ExpectedState, expectDatabases } from './support/expected-state';
 import { UNUSED, databasesState, scheduledActivities, submitOrder } from './support/orders';
 import { aShop } from './support/shop';
@@ -19,6 +19,8 @@ let system: TestSystem;
 const faults = new FaultInjector();
 /** Holds the order worker's record of "payment RUNNING" for the customers listed here. */
 const holdPaymentAnnouncement = new Map<number, ReturnType<typeof held>>();
+/** Fails the order worker's record of "payment RUNNING", as an unreachable order database would, while broken. */
+const refusePaymentAnnouncement = new Map<number, { broken: boolean; attempts: number }>();
 
 beforeAll(async () => {
   const overrides = faults.overrides();
@@ -32,6 +34,9 @@ beforeAll(async () => {
             const order = await system.services.orders.getOrder(progress.orderId);
             const hold = order && holdPaymentAnnouncement.get(order.customerId);
             if (hold) await hold.fault(progress, async () => undefined);
+            const outage = order && refusePaymentAnnouncement.get(order.customerId);
+            if (outage)
+              await brokenWhile(outage, 'connect ECONNREFUSED (the order database)')(progress, async () => undefined);
           }
           const record = (real as { recordOrderProgress: (p: OrderProgress) => Promise<unknown> }).recordOrderProgress;
           return record(progress);
@@ -134,6 +139,27 @@ test('when the customer cancels while the charge is being announced, then the ca
       .chargeVoided()
       .steps({ payment: 'NOT_STARTED' }),
   );
+});
+
+test('when the order database refuses the charge announcement, then a cancel is still accepted and the card is never charged', async () => {
+  const shop = await aShop(system);
+  const outage = { broken: true, attempts: 0 };
+  refusePaymentAnnouncement.set(shop.customer.id, outage);
+  const orderId = await submitOrder(system, shop.customer, shop.standardLines());
+  try {
+    await eventually(() => outage.attempts > 0);
+    const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
+    expect(cancel.status).toBe(202);
+  } finally {
+    outage.broken = false;
+  }
+
+  expect(await waitForOrder(system, shop.customer.token, orderId)).toMatchObject({
+    status: 'CANCELLED',
+    failureReason: 'CANCELLED_BY_CUSTOMER',
+    steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'NOT_STARTED' },
+  });
+  expect(await scheduledActivities(system, orderId)).not.toContain('chargePayment');
 });
 
 test('when an order workflow is terminated mid-saga, then the reconciler undoes what took effect and the order ends CANCELLED with RECONCILED', async () => {

@@ -14,6 +14,7 @@ import {
   DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_STATEMENT_TIMEOUT_MS,
+  POOL_SIZE,
   connectItemDb,
   connectOrderDb,
   sessionLimits,
@@ -198,6 +199,30 @@ describe('database sessions are bounded', () => {
     expect(sessionLimits({ DB_LOCK_TIMEOUT_MS: '750' })).toMatchObject({ lockTimeoutMs: 750 });
     expect(() => sessionLimits({ DB_STATEMENT_TIMEOUT_MS: 'soon' })).toThrow('DB_STATEMENT_TIMEOUT_MS');
   });
+
+  test("when every pooled connection is busy for longer than Prisma's 2 s default, then a transaction waits for one instead of failing", async () => {
+    // The transaction bounds follow the session limits: the wait for a connection is the pool's connection
+    // timeout, the transaction's run the statement timeout (not Prisma's 2 s and 5 s).
+    const client = connectItemDb(itemUrl());
+    try {
+      // Prisma queries run once awaited: Promise.all starts them all now.
+      const busy = Promise.all(
+        Array.from({ length: POOL_SIZE }, () => client.$queryRaw`SELECT 1 AS slept FROM pg_sleep(2.5)`),
+      );
+      await sleep(200); // the sleeps hold every connection of the pool
+      const started = Date.now();
+      const [row] = await client.$transaction(async (tx) => {
+        const rows = await tx.$queryRaw<{ one: number }[]>`SELECT 1 AS one`;
+        await tx.$queryRaw`SELECT 1 AS slept FROM pg_sleep(5.5)`;
+        return rows;
+      });
+      expect(row?.one).toBe(1);
+      expect(Date.now() - started).toBeGreaterThan(2_000 + 5_000);
+      await busy;
+    } finally {
+      await client.$disconnect();
+    }
+  }, 30_000);
 
   test('when a row stays locked by another transaction, then a reservation fails after the lock timeout instead of hanging', async () => {
     const shortLocks = connectItemDb(itemUrl(), { lockTimeoutMs: 300 });

@@ -17,6 +17,8 @@ import { pino } from 'pino';
 import { createApp } from '../../api/app';
 import { createHealthCheck } from '../../api/health';
 import { createSagaClient } from '../../api/saga-client';
+import { databaseUrl } from '../../lib/config';
+import { createOrderEvents } from '../../services/order';
 import { WORKER_SERVICES, workerOf, type WorkerServiceName } from '../../lib/services';
 import { testCodec, testDataConverter } from './payload-keys';
 import {
@@ -68,6 +70,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
   };
   const db = connectDatabases();
   const services = createServices(db, settings);
+  const orderEvents = createOrderEvents(databaseUrl('order'));
   const address = process.env.TEMPORAL_ADDRESS!;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, dataConverter: testDataConverter });
@@ -108,6 +111,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
     services,
     // Failed undos wait for the operator in tests; a test of the retry timer starts its workflow with its own.
     saga: createSagaClient(client, process.env.TEMPORAL_UI_URL!, { compensationRetryInterval: '1h' }),
+    orderEvents,
     auth: { secret: TEST_JWT_SECRET, expiresInSeconds: 600 },
     checkHealth: createHealthCheck(connection, db),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
@@ -132,6 +136,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
       for (const name of [...running.keys()]) await stopWorker(name);
       await nativeConnection.close();
       await connection.close();
+      await orderEvents.close();
       await Promise.all(Object.values(db).map((client) => client.$disconnect()));
     },
   };
