@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { RECONCILER_SCHEDULE_ID } from '../../workflows/definitions';
 import { freePort } from '../support/ports';
-import { TEST_PAYLOAD_KEYS } from '../support/payload-keys';
+import { TEST_PAYLOAD_KEYS, testDataConverter } from '../support/payload-keys';
 import { waitFor, waitForAsync } from '../supervisor/os-processes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -167,7 +167,7 @@ afterAll(async () => {
   await Promise.all(children.map(({ child }) => (child.exitCode === null ? once(child, 'exit') : undefined)));
   await new Promise<void>((resolve) => receiver?.close(() => resolve()));
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-  await new Client({ connection }).schedule
+  await new Client({ connection, dataConverter: testDataConverter }).schedule
     .getHandle(RECONCILER_SCHEDULE_ID)
     .delete()
     .catch(() => undefined);
