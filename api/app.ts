@@ -17,7 +17,9 @@ import type { HttpMetrics } from './metrics';
 import { notFoundHandler, problemHandler } from './problem';
 import { createLimiters } from './rate-limits';
 import { requestContext } from './request-context';
+import { traceRequests } from './tracing';
 import { adminRoutes } from './routes/admin';
+import { codecRoutes, codecSessionToken, type CodecEndpointOptions } from './routes/codec';
 import { couponRoutes } from './routes/coupons';
 import { itemRoutes } from './routes/items';
 import { orderRoutes } from './routes/orders';
@@ -34,6 +36,8 @@ export interface GatewayDependencies {
   auth: AuthConfig;
   checkHealth: HealthCheck;
   logger: Logger;
+  /** The codec endpoint for the Temporal Web UI (`/codec/*`); absent, the gateway serves none. */
+  codec?: CodecEndpointOptions;
   /** Origins allowed by CORS; CORS is off when empty. */
   corsOrigins?: string[];
   /** Login attempts allowed per client address and window (default 10 a minute). */
@@ -61,6 +65,7 @@ export function createApp(deps: GatewayDependencies): Express {
   // Off unless configured: otherwise any client could name its own address in X-Forwarded-For and so escape the
   // per-address limits.
   app.set('trust proxy', deps.trustProxy ?? false);
+  app.use(traceRequests());
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -94,6 +99,9 @@ export function createApp(deps: GatewayDependencies): Express {
       contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } },
     }),
   );
+  // The codec endpoint has its own CORS (the Web UI's origin, with credentials) and body limit, so it comes first.
+  const codecRouter = express.Router();
+  app.use(codecRouter);
   if (deps.corsOrigins?.length) {
     app.use(
       cors({
@@ -142,6 +150,11 @@ export function createApp(deps: GatewayDependencies): Express {
     events: deps.orderEvents,
   });
   adminRoutes(context, deps.services.orders, deps.saga);
+  if (deps.codec) {
+    const lookUp = (id: number) => deps.services.users.findAccount(id);
+    const codecAuthenticate = createAuthenticator(deps.auth, lookUp, [codecSessionToken]);
+    codecRoutes({ router: codecRouter, registry, authenticate: codecAuthenticate }, deps.codec);
+  }
   webRoutes(context);
   router.get('/docs/init.js', (_req, res) => {
     res.type('application/javascript').send("window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs' });");

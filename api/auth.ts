@@ -4,7 +4,7 @@
  * role is read from the user database on every request, so a demoted admin or a deleted account loses its rights
  * at once instead of when the token expires.
  */
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
 import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
@@ -64,16 +64,23 @@ function subjectOf(payload: Claims, maxLifetimeSeconds: number): number | undefi
   return id;
 }
 
-/** A passport instance of the gateway's own (not the global one), so several apps can live in one process. */
+/** Where a token may come from besides the Authorization header (the codec endpoint's session cookie). */
+export type TokenSource = (req: Request) => string | null;
+
+/**
+ * A passport instance of the gateway's own (not the global one), so several apps can live in one process. The
+ * bearer header always counts; `alsoFrom` adds other places a token is read from, for the routes that take it.
+ */
 export function createAuthenticator(
   config: AuthConfig,
   lookUpAccount: AccountLookup,
+  alsoFrom: TokenSource[] = [],
 ): (access: 'user' | 'admin') => RequestHandler {
   const authenticator = new passport.Passport();
   authenticator.use(
     new JwtStrategy(
       {
-        jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+        jwtFromRequest: ExtractJwt.fromExtractors([ExtractJwt.fromAuthHeaderAsBearerToken(), ...alsoFrom]),
         secretOrKey: config.secret,
         algorithms: [JWT_ALGORITHM],
         issuer: JWT_ISSUER,

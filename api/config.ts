@@ -1,8 +1,9 @@
-/** The gateway's configuration, parsed once at start-up; a production start without a JWT secret fails fast. */
+/**
+ * The gateway's configuration, parsed once at start-up; a production start without a JWT secret or payload keys
+ * fails fast.
+ */
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import path from 'node:path';
 import type { Duration } from '@temporalio/common';
 import { z } from 'zod';
 import {
@@ -12,11 +13,15 @@ import {
   GATEWAY_METRICS_PORT,
   LOG_LEVEL,
   NODE_ENV,
+  OTLP_ENDPOINT,
+  PAYLOAD_KEY_VARIABLE_LIST,
   PORT,
   TEMPORAL_UI_URL,
   TEMPORAL_VARIABLES,
   databaseVariables,
+  defaultDataDir,
   loadDatabaseSettings,
+  loadPayloadKeys,
   loadTemporalSettings,
   positiveInteger,
   readAll,
@@ -28,6 +33,8 @@ import {
   type LogLevel,
   type TemporalSettings,
 } from '../lib/config';
+import type { PayloadKeys } from '../lib/payload-codec';
+import { developmentSecret } from '../lib/secrets';
 import { SERVICE_NAMES, type ServiceName } from '../lib/services';
 
 export const MIN_JWT_SECRET_LENGTH = 32;
@@ -67,6 +74,10 @@ export interface GatewayConfig {
   jwtExpiresInSeconds: number;
   jwtAudience: string;
   corsOrigins: string[];
+  /** The keys of the Temporal payloads: the saga client encrypts with them, the codec endpoint decrypts. */
+  payloadKeys: PayloadKeys;
+  /** Origins allowed to call the codec endpoint from a browser (the Temporal Web UI's). */
+  codecCorsOrigins: string[];
   /** Login attempts per client address. */
   loginRateLimit: RateLimit;
   /** Failed login attempts per account (lower-cased, trimmed email). */
@@ -81,6 +92,25 @@ export interface GatewayConfig {
   metricsPort: number;
   /** How often an order whose undo failed for a non-transient reason retries it by itself. */
   compensationRetryInterval: Duration;
+  /** Where traces go; undefined when tracing is off. */
+  otlpEndpoint: string | undefined;
+}
+
+function originOf(url: string): string[] {
+  return URL.canParse(url) ? [new URL(url).origin] : [];
+}
+
+/** A comma-separated list of origins; empty when unset. */
+function originList(): z.ZodType<string[]> {
+  return z
+    .string()
+    .optional()
+    .transform((raw) =>
+      (raw ?? '')
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    );
 }
 
 /** The gateway's own variables, beside the Temporal and database ones. */
@@ -109,19 +139,12 @@ export const GATEWAY_VARIABLES = {
     `\`${DEFAULT_JWT_AUDIENCE}\``,
     '`aud` of the tokens the gateway issues; a token for another audience is refused',
   ),
-  corsOrigins: variable(
-    'CORS_ORIGINS',
-    z
-      .string()
-      .optional()
-      .transform((raw) =>
-        (raw ?? '')
-          .split(',')
-          .map((origin) => origin.trim())
-          .filter(Boolean),
-      ),
-    'empty (CORS off)',
-    'comma-separated allowed origins',
+  corsOrigins: variable('CORS_ORIGINS', originList(), 'empty (CORS off)', 'comma-separated allowed origins'),
+  codecCorsOrigins: variable(
+    'CODEC_CORS_ORIGINS',
+    originList(),
+    'the origin of `TEMPORAL_UI_URL`',
+    'comma-separated origins whose pages may call the codec endpoint (`/codec/*`) with credentials: the Temporal Web UI',
   ),
   loginRateLimit: variable(
     'LOGIN_RATE_LIMIT',
@@ -186,6 +209,7 @@ export const GATEWAY_VARIABLES = {
   metricsPort: GATEWAY_METRICS_PORT,
   uiUrl: TEMPORAL_UI_URL,
   compensationRetryIntervalSeconds: COMPENSATION_RETRY_INTERVAL_SECONDS,
+  otlpEndpoint: OTLP_ENDPOINT,
 };
 
 /** The gateway kind: it talks to Temporal and opens every service's database (reads, admin edits, /health). */
@@ -194,6 +218,7 @@ export const GATEWAY_KIND: ConfigKind = {
   variables: [
     ...Object.values(GATEWAY_VARIABLES),
     ...Object.values(TEMPORAL_VARIABLES),
+    ...PAYLOAD_KEY_VARIABLE_LIST,
     ...databaseVariables(SERVICE_NAMES),
   ],
 };
@@ -232,59 +257,20 @@ export function parseTrustProxy(raw: string | undefined, refuse: (message: strin
   return entries;
 }
 
-/** Where the development secret lives inside the data folder: a folder of its own that only its owner can open. */
-export const DEV_SECRET_FOLDER = 'secrets';
+/** The development JWT secret's file inside `$DATA_DIR/secrets` (lib/secrets.ts says how it is guarded). */
+export { DEV_SECRET_FOLDER } from '../lib/secrets';
 export const DEV_SECRET_FILE = 'dev-jwt-secret';
-
-/**
- * Refuses a secret's folder or file that someone else owns, that group or others may read or write, or that is
- * a symbolic link: whoever could write it could sign their own admin tokens, whoever could read it could forge them.
- */
-function checkPrivate(target: string, kind: 'folder' | 'file'): void {
-  const stats = lstatSync(target);
-  const isRightKind = kind === 'folder' ? stats.isDirectory() : stats.isFile();
-  if (!isRightKind) throw new ConfigError(`${target} must be a ${kind} (not a link); remove it or set JWT_SECRET`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && stats.uid !== uid) {
-    throw new ConfigError(
-      `${target} belongs to user ${stats.uid}, not to this process's user ${uid}; remove it or set JWT_SECRET`,
-    );
-  }
-  if ((stats.mode & 0o077) !== 0) {
-    const mode = (stats.mode & 0o777).toString(8);
-    throw new ConfigError(
-      `${target} has mode ${mode}: group and others must have no access (chmod ${kind === 'folder' ? '700' : '600'} it) or set JWT_SECRET`,
-    );
-  }
-}
-
-/**
- * Outside production a missing JWT_SECRET is replaced by a random one kept in the git-ignored data folder, so
- * tokens survive restarts on a developer machine and no usable secret is ever committed. It sits in a folder of
- * mode 0700 (file 0600) owned by this user, checked on every start: the data folder itself may be shared or
- * world-writable (a root-run container, /tmp), and a secret planted or read there would let anyone sign tokens.
- */
-function developmentSecret(dataDir: string): string {
-  const folder = path.join(dataDir, DEV_SECRET_FOLDER);
-  const file = path.join(folder, DEV_SECRET_FILE);
-  mkdirSync(dataDir, { recursive: true });
-  if (!existsSync(folder)) mkdirSync(folder, { mode: 0o700 });
-  checkPrivate(folder, 'folder');
-  if (existsSync(file)) {
-    checkPrivate(file, 'file');
-    return readFileSync(file, 'utf8').trim();
-  }
-  const secret = randomBytes(48).toString('base64url');
-  // 'wx': never through a file (or link) that appeared meanwhile.
-  writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
-  return secret;
-}
 
 function jwtSecretOf(values: { nodeEnv?: string; jwtSecret?: string; dataDir?: string }): string {
   let secret = values.jwtSecret ?? '';
   if (!secret) {
     if (values.nodeEnv === 'production') throw new ConfigError('JWT_SECRET must be set in production');
-    secret = developmentSecret(values.dataDir ?? path.resolve(__dirname, '..', '.data'));
+    secret = developmentSecret({
+      dataDir: values.dataDir ?? defaultDataDir(),
+      file: DEV_SECRET_FILE,
+      generate: () => randomBytes(48).toString('base64url'),
+      instead: 'set JWT_SECRET',
+    });
   }
   if (secret.length < MIN_JWT_SECRET_LENGTH) {
     throw new ConfigError(`JWT_SECRET must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
@@ -293,19 +279,26 @@ function jwtSecretOf(values: { nodeEnv?: string; jwtSecret?: string; dataDir?: s
 }
 
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
-  const { values, temporal, databases } = readAll((read) => ({
-    values: read(() => readVariables(GATEWAY_VARIABLES, env)),
-    temporal: read(() => loadTemporalSettings(env)),
-    databases: read(() => loadDatabaseSettings(SERVICE_NAMES, env)),
-  }));
+  const { values, temporal, databases, payloadKeys, jwtSecret } = readAll((read) => {
+    const variables = read(() => readVariables(GATEWAY_VARIABLES, env));
+    return {
+      values: variables,
+      temporal: read(() => loadTemporalSettings(env)),
+      databases: read(() => loadDatabaseSettings(SERVICE_NAMES, env)),
+      payloadKeys: read(() => loadPayloadKeys(env)),
+      jwtSecret: variables ? read(() => jwtSecretOf(variables)) : '',
+    };
+  });
   return {
     port: values.port,
     temporal: { ...temporal, uiUrl: values.uiUrl },
     databases,
-    jwtSecret: jwtSecretOf(values),
+    jwtSecret,
     jwtExpiresInSeconds: values.jwtExpiresInSeconds,
     jwtAudience: values.jwtAudience,
     corsOrigins: values.corsOrigins,
+    payloadKeys,
+    codecCorsOrigins: values.codecCorsOrigins.length > 0 ? values.codecCorsOrigins : originOf(values.uiUrl),
     loginRateLimit: { limit: values.loginRateLimit, windowMs: values.loginRateWindowMs },
     loginAccountRateLimit: { limit: values.loginAccountRateLimit, windowMs: values.loginRateWindowMs },
     signUpRateLimit: { limit: values.signUpRateLimit, windowMs: values.signUpRateWindowMs },
@@ -320,5 +313,6 @@ export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
     logLevel: values.logLevel,
     metricsPort: values.metricsPort,
     compensationRetryInterval: `${values.compensationRetryIntervalSeconds}s`,
+    otlpEndpoint: values.otlpEndpoint,
   };
 }

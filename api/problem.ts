@@ -58,6 +58,8 @@ export const TRANSPORT_PROBLEMS = {
   ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  // A payload sent to the codec endpoint that its keys cannot open: unknown key id, or altered.
+  PAYLOAD_NOT_DECODABLE: { status: 422, title: 'Payload cannot be decoded' },
   TOO_MANY_REQUESTS: { status: 429, title: 'Too many requests' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, ProblemKind>;

@@ -8,6 +8,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
+import { maskCardToken } from '../domain/card-tokens';
 import { orderTotal } from '../domain/order';
 import { ServiceError } from '../lib/errors';
 import {
@@ -84,11 +85,13 @@ export function createSagaClient(client: Client, uiBaseUrl: string, options: Sag
       ],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      // Summary, details and search attributes are stored as they are, unencrypted (the payload codec only sees
+      // payloads): nothing secret goes in, and the card token only masked.
       staticSummary: `Order ${input.orderId}: ${input.lines.length} line(s), total ${total}`,
       staticDetails: [
         `customer: ${input.customerId}`,
         `total: ${total}`,
-        `card: ${input.paymentToken}`,
+        `card: ${maskCardToken(input.paymentToken)}`,
         ...input.lines.map(
           (line, index) =>
             `line ${index + 1}: item ${line.itemId} x ${line.quantity} at ${line.unitPrice} -> ${line.discountedUnitPrice}` +

@@ -7,6 +7,8 @@ import { Client, Connection } from '@temporalio/client';
 import { logDatabaseWarningsTo } from '../lib/databases';
 import { closeServer, serveEndpoints } from '../lib/http-endpoints';
 import { createLogger } from '../lib/logger';
+import { AesGcmPayloadCodec, dataConverterOf } from '../lib/payload-codec';
+import { startTracing, tracingClientInterceptors } from '../lib/tracing';
 import { connectDatabases, createServices } from '../lib/wiring';
 import { createOrderEvents } from '../services/order';
 import { createApp } from './app';
@@ -23,14 +25,20 @@ async function main(): Promise<void> {
   const config = loadGatewayConfig();
   const logger = createLogger({ service: 'gateway', level: config.logLevel });
   logDatabaseWarningsTo(logger);
+  const tracing = startTracing('gateway', config.otlpEndpoint);
   const databases = connectDatabases(config.databases);
   // Lazy: the gateway starts (and answers /health with 503) while Temporal is down or restarting; the channel
   // connects on the first call and reconnects by itself.
   const connection = Connection.lazy(config.temporal.connection);
+  // Every payload the gateway sends (an order's input, its card token) is encrypted before it leaves the process.
+  const codec = new AesGcmPayloadCodec(config.payloadKeys);
   const client = new Client({
     connection,
     namespace: config.temporal.namespace,
-    interceptors: { workflow: [requestIdInterceptor] },
+    dataConverter: dataConverterOf(codec),
+    // A started workflow carries the request's id (api/request-context.ts) and its trace (lib/tracing.ts) on
+    // to the workers.
+    interceptors: { workflow: [requestIdInterceptor, ...tracingClientInterceptors().workflow] },
   });
   // One LISTEN connection for every client waiting on an order (long poll, Prefer: wait, event stream).
   const orderEvents = createOrderEvents(config.databases.order.url, (error) =>
@@ -57,6 +65,7 @@ async function main(): Promise<void> {
       logger.warn({ dependency, reason }, 'health check failed'),
     ),
     logger,
+    codec: { codec, allowedOrigins: config.codecCorsOrigins },
     corsOrigins: config.corsOrigins,
     loginRateLimit: config.loginRateLimit,
     loginAccountRateLimit: config.loginAccountRateLimit,
@@ -88,6 +97,7 @@ async function main(): Promise<void> {
         closeServer(metricsServer),
         orderEvents.close(),
         ...Object.values(databases).map((db) => db.$disconnect()),
+        tracing?.shutdown(),
       ]).then((results) => {
         for (const result of results) {
           if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a client did not close cleanly');

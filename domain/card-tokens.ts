@@ -15,3 +15,11 @@ export type TestCardToken = (typeof TestCardToken)[keyof typeof TestCardToken];
 
 /** The card an order is paid with when its request names none. */
 export const DEFAULT_CARD_TOKEN = TestCardToken.approve;
+
+/**
+ * A card token as it may be shown where payload encryption does not reach (workflow summaries and details, logs):
+ * its last four characters at most, and nothing of a short one.
+ */
+export function maskCardToken(token: string): string {
+  return token.length >= 8 ? `****${token.slice(-4)}` : '****';
+}

@@ -8,8 +8,12 @@
  * Defaults are the embedded ones `npm start` brings up, so nothing needs setting on a developer machine.
  */
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
+import { ConfigError } from './config-error';
+import { parseKeyList, KEY_ID_PATTERN, newKeyEntry, type PayloadKeys } from './payload-codec';
+import { developmentSecret } from './secrets';
 import { SERVICE_NAMES, workerOf, type ServiceName, type WorkerServiceName } from './services';
 
 export { SERVICE_NAMES as SERVICES, type ServiceName } from './services';
@@ -20,16 +24,7 @@ export const DEFAULT_TEMPORAL_UI_PORT = 8233;
 export const DEFAULT_TEMPORAL_ADDRESS = `127.0.0.1:${DEFAULT_TEMPORAL_PORT}`;
 export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
 
-export class ConfigError extends Error {
-  /** What is wrong, without the prefix, so that problems of several groups join into one message. */
-  readonly detail: string;
-
-  constructor(detail: string) {
-    super(`Invalid configuration: ${detail}`);
-    this.name = 'ConfigError';
-    this.detail = detail;
-  }
-}
+export { ConfigError };
 
 /**
  * Runs the reads of a kind's variable groups, and reports every group's problems at once: one restart should
@@ -481,8 +476,116 @@ export const DATA_DIR = variable(
   'DATA_DIR',
   optionalString(),
   '`.data`',
-  'where embedded data, the development JWT secret and `processes.json` live',
+  'where embedded data, the development secrets (`secrets/`) and `processes.json` live',
 );
+
+export const NODE_ENV = variable(
+  'NODE_ENV',
+  z.string().optional(),
+  '–',
+  '`production` makes `JWT_SECRET` and `PAYLOAD_ENCRYPTION_KEYS` mandatory and seeds no account with a published password',
+);
+
+/** The data folder a process uses when DATA_DIR is not set: `.data` beside the code. */
+export function defaultDataDir(): string {
+  return path.resolve(__dirname, '..', '.data');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tracing (lib/tracing.ts): off unless a collector is named.
+
+export const OTLP_ENDPOINT = variable(
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  z
+    .string()
+    .optional()
+    .refine((url) => url === undefined || URL.canParse(url), 'is not a valid URL'),
+  'none: no tracing',
+  'OTLP/HTTP collector to send traces to (`/v1/traces` is appended), e.g. `http://localhost:4318`; one trace per order, from the HTTP request through the workflow to each activity and its SQL',
+);
+
+/** The tracer of the project's own spans (HTTP requests, SQL statements): a no-op one while tracing is off. */
+export const TRACER_NAME = 'order-saga';
+
+/** The collector of this process's traces; undefined when tracing is off. */
+export function otlpEndpoint(env: Env): string | undefined {
+  return readVariables({ endpoint: OTLP_ENDPOINT }, env).endpoint;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Payload encryption (lib/payload-codec.ts): every process that talks to Temporal reads the same keys.
+
+export const DEV_PAYLOAD_KEYS_FILE = 'dev-payload-keys';
+
+export const PAYLOAD_KEY_VARIABLES = {
+  keys: variable(
+    'PAYLOAD_ENCRYPTION_KEYS',
+    z
+      .string()
+      .optional()
+      .transform((raw, context) => {
+        if (raw === undefined) return undefined;
+        try {
+          return parseKeyList(raw);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+    `random, kept in \`.data/secrets/${DEV_PAYLOAD_KEYS_FILE}\` (not in production)`,
+    'AES-256-GCM keys of the Temporal payloads, `id:base64key` separated by commas (32 bytes each: `openssl rand -base64 32`); every key decrypts, the current one encrypts; **required** when `NODE_ENV=production`',
+    { secret: true },
+  ),
+  currentKeyId: variable(
+    'PAYLOAD_ENCRYPTION_KEY_ID',
+    z.string().regex(KEY_ID_PATTERN, 'must be a key id of letters, digits, ".", "_" or "-"').optional(),
+    'the only key of `PAYLOAD_ENCRYPTION_KEYS`',
+    'id of the key new payloads are encrypted with; required when `PAYLOAD_ENCRYPTION_KEYS` holds several',
+  ),
+  nodeEnv: NODE_ENV,
+  dataDir: DATA_DIR,
+} satisfies VariableSet;
+
+/** The variables of the payload keys, for the kinds that talk to Temporal. */
+export const PAYLOAD_KEY_VARIABLE_LIST: Variable<unknown>[] = Object.values(PAYLOAD_KEY_VARIABLES);
+
+/**
+ * The payload keys of this process: the configured ones; in production nothing else; elsewhere a development key
+ * kept in the data folder, shared by every process of one `npm start` (they all get the same DATA_DIR).
+ */
+export function loadPayloadKeys(env: Env): PayloadKeys {
+  const values = readVariables(PAYLOAD_KEY_VARIABLES, env);
+  let keys = values.keys;
+  if (!keys) {
+    if (values.nodeEnv === 'production') {
+      throw new ConfigError('PAYLOAD_ENCRYPTION_KEYS must be set in production (see the README, Payload encryption)');
+    }
+    const stored = developmentSecret({
+      dataDir: values.dataDir ?? defaultDataDir(),
+      file: DEV_PAYLOAD_KEYS_FILE,
+      generate: () => newKeyEntry(`dev-${Date.now().toString(36)}`),
+      instead: 'set PAYLOAD_ENCRYPTION_KEYS',
+    });
+    try {
+      keys = parseKeyList(stored);
+    } catch (error) {
+      throw new ConfigError(`the development payload key file is damaged (${(error as Error).message}); remove it`);
+    }
+  }
+  const ids = [...keys.keys()];
+  const currentKeyId = values.currentKeyId ?? (ids.length === 1 ? ids[0]! : undefined);
+  if (currentKeyId === undefined) {
+    throw new ConfigError(
+      `PAYLOAD_ENCRYPTION_KEY_ID must name the key to encrypt with, one of ${ids.join(', ')}, since PAYLOAD_ENCRYPTION_KEYS holds several`,
+    );
+  }
+  if (!keys.has(currentKeyId)) {
+    throw new ConfigError(
+      `PAYLOAD_ENCRYPTION_KEY_ID "${currentKeyId}" is not among the keys of PAYLOAD_ENCRYPTION_KEYS (${ids.join(', ')})`,
+    );
+  }
+  return { currentKeyId, keys };
+}
 
 /**
  * Activity slots of one payment worker (Temporal's own default, made explicit). A customer holds at most
@@ -536,6 +639,8 @@ export type WorkerExtras<S extends WorkerServiceName> = ValuesOf<(typeof WORKER_
 export interface WorkerConfig<S extends WorkerServiceName> {
   service: S;
   temporal: TemporalSettings;
+  payloadKeys: PayloadKeys;
+  otlpEndpoint: string | undefined;
   database: DatabaseSettings;
   observability: WorkerObservability;
   extras: WorkerExtras<S>;
@@ -547,6 +652,8 @@ export function workerKind(service: WorkerServiceName): ConfigKind {
     readBy: `${service} worker`,
     variables: [
       ...Object.values(TEMPORAL_VARIABLES),
+      ...PAYLOAD_KEY_VARIABLE_LIST,
+      OTLP_ENDPOINT,
       ...databaseVariables([service]),
       ...Object.values(workerObservabilityVariables(service)),
       ...Object.values(WORKER_VARIABLES[service] as VariableSet),
@@ -559,6 +666,8 @@ export function loadWorkerConfig<S extends WorkerServiceName>(service: S, env: E
   return readAll((read) => ({
     service,
     temporal: read(() => loadTemporalSettings(env)),
+    payloadKeys: read(() => loadPayloadKeys(env)),
+    otlpEndpoint: read(() => otlpEndpoint(env)),
     database: read(() => loadDatabaseSettings([service], env)[service]),
     observability: read(() => loadWorkerObservability(service, env)),
     extras: read(() => readVariables(WORKER_VARIABLES[service], env) as WorkerExtras<S>),
@@ -567,13 +676,6 @@ export function loadWorkerConfig<S extends WorkerServiceName>(service: S, env: E
 
 // ---------------------------------------------------------------------------------------------------------------
 // Seed data and tool paths, read by npm start, the set-up job and the tests.
-
-export const NODE_ENV = variable(
-  'NODE_ENV',
-  z.string().optional(),
-  '–',
-  '`production` makes `JWT_SECRET` mandatory and seeds no account with a published password',
-);
 
 export const SEED_ADMIN_PASSWORD = variable(
   'SEED_ADMIN_PASSWORD',

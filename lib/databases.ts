@@ -1,4 +1,5 @@
 /** Prisma clients, one per service database, all over the `pg` driver adapter (no native query engine). */
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg, { type PoolClient, type PoolConfig } from 'pg';
 import { PrismaClient as CouponClient } from '../prisma/coupon/generated/client';
@@ -6,7 +7,7 @@ import { PrismaClient as ItemClient } from '../prisma/item/generated/client';
 import { PrismaClient as OrderClient } from '../prisma/order/generated/client';
 import { PrismaClient as PaymentClient } from '../prisma/payment/generated/client';
 import { PrismaClient as UserClient } from '../prisma/user/generated/client';
-import { SESSION_LIMIT_VARIABLES, databaseUrl, readVariables, type ServiceName } from './config';
+import { SESSION_LIMIT_VARIABLES, TRACER_NAME, databaseUrl, readVariables, type ServiceName } from './config';
 
 export type UserDb = InstanceType<typeof UserClient>;
 export type ItemDb = InstanceType<typeof ItemClient>;
@@ -81,6 +82,7 @@ export function createPool(service: ServiceName, config: PoolConfig): pg.Pool {
   pool.on('acquire', (client) => checkedOut.add(client));
   pool.on('release', (_error, client) => checkedOut.delete(client));
   pool.on('connect', (client) => {
+    traceQueries(service, client);
     client.once('end', () =>
       setImmediate(() => {
         if (!checkedOut.has(client)) return;
@@ -95,6 +97,41 @@ export function createPool(service: ServiceName, config: PoolConfig): pg.Pool {
 
 /** Where pool warnings go: standard error, until a process hands its logger (logDatabaseWarningsTo). */
 let warnSink = (service: ServiceName, message: string): void => console.warn(`${service} database: ${message}`);
+/**
+ * A span per SQL statement, child of whatever runs it (an activity attempt, an HTTP request): the statement's
+ * text as Prisma sends it, with `$1`-style parameters, so no value (a card token) reaches the trace. Every query
+ * of the pool, Prisma's and `$queryRaw`'s, goes through its clients' `query`.
+ */
+function traceQueries(service: ServiceName, client: PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const first = args[0] as string | { text?: string } | undefined;
+    const text = typeof first === 'string' ? first : first?.text;
+    if (text === undefined) return query(...args);
+    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
+    const span = trace.getTracer(TRACER_NAME).startSpan(`${operation} ${service}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system': 'postgresql', 'db.namespace': service, 'db.query.text': text.slice(0, 2_000) },
+    });
+    const end = (error?: unknown) => {
+      if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      span.end();
+    };
+    const callback = args.findIndex((arg) => typeof arg === 'function');
+    if (callback >= 0) {
+      const done = args[callback] as (error: unknown, ...rest: unknown[]) => void;
+      args[callback] = (error: unknown, ...rest: unknown[]) => {
+        end(error);
+        done(error, ...rest);
+      };
+      return query(...args);
+    }
+    const result = query(...args);
+    if (result instanceof Promise) result.then(() => end(), end);
+    else end();
+    return result;
+  };
+}
 
 function warn(service: ServiceName, message: string): void {
   warnSink(service, message);

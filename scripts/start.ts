@@ -247,7 +247,8 @@ async function main(): Promise<void> {
   log('');
   log(`Gateway:     ${gateway}   (API docs: ${gateway}/docs)`);
   log(`Storefront:  ${gateway}/   Operator console: ${gateway}/console`);
-  log(`Temporal UI: ${env.TEMPORAL_UI_URL}`);
+  log(`Temporal UI: ${env.TEMPORAL_UI_URL}   (payloads are encrypted: README, Payload encryption)`);
+  log(`Codec:       ${gateway}/codec   (for the UI's codec settings, with an admin's codec session)`);
   if (config.gatewayMetricsPort) log(`Metrics:     http://localhost:${config.gatewayMetricsPort}/metrics (gateway)`);
   log(`Processes:   ${shown(STATE_FILE)}`);
   log('Press Ctrl-C to stop.');

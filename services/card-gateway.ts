@@ -6,7 +6,7 @@
  * The ledger lives in the payment database (table `card_gateway_charges`) only because the simulation needs
  * somewhere durable; no code but this module touches it, and nothing joins it to `payments`.
  */
-import { TestCardToken } from '../domain/card-tokens';
+import { TestCardToken, maskCardToken } from '../domain/card-tokens';
 import { orderIdOfChargeKey } from '../domain/payment';
 import type { PaymentDb } from '../lib/databases';
 
@@ -75,7 +75,8 @@ export { chargeKey, orderIdOfChargeKey } from '../domain/payment';
 function declineReasonOf(cardToken: string): string | null {
   if (cardToken === TestCardToken.approve) return null;
   if (cardToken === TestCardToken.decline) return 'the card was declined by the issuer';
-  return `unknown card token "${cardToken}"`;
+  // Never the token itself: this reason becomes a failure message, which Temporal stores unencrypted.
+  return `unknown card token ${maskCardToken(cardToken)}`;
 }
 
 interface ChargeRow {

@@ -143,6 +143,25 @@ withCompose('when seed passwords are set on the host, then the set-up job receiv
 });
 
 withCompose(
+  'when payload keys are set on the host, then the gateway and every worker get the same keys, and the Web UI decodes through the gateway',
+  () => {
+    const keys = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
+    const { services } = resolvedModel({ PAYLOAD_ENCRYPTION_KEYS: keys });
+    for (const name of ['gateway', 'order-worker', 'item-worker', 'coupon-worker', 'payment-worker']) {
+      expect({ name, keys: services[name]?.environment?.PAYLOAD_ENCRYPTION_KEYS }).toEqual({ name, keys });
+    }
+    expect(services['temporal-ui']?.environment).toEqual(
+      expect.objectContaining({
+        TEMPORAL_CODEC_ENDPOINT: 'http://localhost:3000/codec',
+        TEMPORAL_CODEC_INCLUDE_CREDENTIALS: 'true',
+      }),
+    );
+    // The gateway admits the UI's origin (the origin of TEMPORAL_UI_URL) to the codec endpoint.
+    expect(services.gateway?.environment?.TEMPORAL_UI_URL).toBe('http://localhost:8233');
+  },
+);
+
+withCompose(
   'when the gateway is configured, then rate limits are shared and X-Forwarded-For is ignored by default',
   () => {
     const env = (overrides: NodeJS.ProcessEnv) => resolvedModel(overrides).services.gateway?.environment ?? {};

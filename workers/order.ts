@@ -7,12 +7,14 @@ import { Client, Connection } from '@temporalio/client';
 import type { TemporalSettings } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../lib/workflow-bundle';
+import { payloadDataConverter, type PayloadKeys } from '../lib/payload-codec';
 import { ensureReconcilerSchedule } from './reconciler-schedule';
 import { runServiceWorker, type WorkerSetup } from './run-worker';
 
 /** Creates the schedule once Temporal answers; retried in the background so the worker never waits on it. */
 async function keepReconcilerScheduled(
   temporal: TemporalSettings,
+  payloadKeys: PayloadKeys,
   intervalSeconds: number,
   logger: Logger,
 ): Promise<void> {
@@ -20,8 +22,9 @@ async function keepReconcilerScheduled(
     try {
       const connection = await Connection.connect(temporal.connection);
       try {
+        const dataConverter = payloadDataConverter(payloadKeys);
         await ensureReconcilerSchedule(
-          new Client({ connection, namespace: temporal.namespace }),
+          new Client({ connection, namespace: temporal.namespace, dataConverter }),
           intervalSeconds * 1000,
         );
         logger.info({ intervalSeconds }, `reconciler schedule runs every ${intervalSeconds} s`);
@@ -46,7 +49,7 @@ function workflowCode(bundlePath: string | undefined): Partial<WorkerSetup> {
     : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } };
 }
 
-runServiceWorker('order', ({ temporal, extras }) => ({
+runServiceWorker('order', ({ temporal, payloadKeys, extras }) => ({
   settings: {
     reconciler: {
       graceMs: extras.reconcileGraceSeconds * 1000,
@@ -55,5 +58,5 @@ runServiceWorker('order', ({ temporal, extras }) => ({
     },
   },
   workerOptions: workflowCode(extras.workflowBundlePath),
-  beforeRun: (logger) => void keepReconcilerScheduled(temporal, extras.reconcileIntervalSeconds, logger),
+  beforeRun: (logger) => void keepReconcilerScheduled(temporal, payloadKeys, extras.reconcileIntervalSeconds, logger),
 }));

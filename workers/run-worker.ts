@@ -25,7 +25,9 @@ import {
 import { logDatabaseWarningsTo } from '../lib/databases';
 import { closeServer, jsonAnswer, serveEndpoints } from '../lib/http-endpoints';
 import { createLogger, temporalLogger, type Logger } from '../lib/logger';
+import { payloadDataConverter } from '../lib/payload-codec';
 import { workerOf, workerProcessName, type WorkerServiceName } from '../lib/services';
+import { startTracing, tracingWorkerOptions } from '../lib/tracing';
 import {
   DEFAULT_SERVICE_SETTINGS,
   connectDatabase,
@@ -237,6 +239,8 @@ export function runServiceWorker<S extends WorkerServiceName>(
   );
 
   const { settings, workerOptions, beforeRun } = customize(config);
+  const tracing = startTracing(workerProcessName(service), config.otlpEndpoint);
+  const traced = tracingWorkerOptions();
   const db = connectDatabase(service, config.database);
   const serviceModule = createService(service, db, { ...DEFAULT_SERVICE_SETTINGS, ...settings });
   const activities = createActivities(service, serviceModule, { ...DEFAULT_SERVICE_SETTINGS, ...settings });
@@ -245,13 +249,23 @@ export function runServiceWorker<S extends WorkerServiceName>(
     taskQueue: workerOf(service).taskQueue,
     activities,
     shutdownGraceTime: observability.shutdownGraceMs,
+    // Encrypts what the worker sends to Temporal, decrypts what it receives (lib/payload-codec.ts).
+    dataConverter: payloadDataConverter(config.payloadKeys),
     ...workerOptions,
-    interceptors: { ...workerOptions?.interceptors, activity: [activityLogContext] },
+    // Activities continue the trace of their workflow (lib/tracing.ts) and log with its context (log-context.ts).
+    interceptors: {
+      ...traced.interceptors,
+      ...workerOptions?.interceptors,
+      activity: [...(traced.interceptors?.activity ?? []), activityLogContext],
+    },
   };
   exitOnFailure(
     service,
     logger,
-    runWorker(service, config.temporal, setup, logger, () => db.$disconnect()),
+    runWorker(service, config.temporal, setup, logger, async () => {
+      await db.$disconnect();
+      await tracing?.shutdown();
+    }),
     health,
   );
 }

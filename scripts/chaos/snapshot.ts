@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
+import { payloadDataConverter, type PayloadKeys } from '../../lib/payload-codec';
 import pg from 'pg';
 import type { ServiceName } from '../../lib/config';
 import { orderWorkflowId } from '../../workflows/definitions';
@@ -122,10 +123,11 @@ function isScheduled(info: { raw: { searchAttributes?: { indexedFields?: Record<
 /** Workflows still running (scheduled housekeeping aside) and order workflows that did not close Completed. */
 async function readWorkflows(
   address: string,
+  payloadKeys: PayloadKeys,
 ): Promise<{ openWorkflows: WorkflowRecord[]; unsuccessfulWorkflows: WorkflowRecord[] }> {
   const connection = await Connection.connect({ address, connectTimeout: 3_000 });
   try {
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: payloadDataConverter(payloadKeys) });
     const openWorkflows: WorkflowRecord[] = [];
     const unsuccessfulWorkflows: WorkflowRecord[] = [];
     for await (const info of client.workflow.list()) {
@@ -144,6 +146,7 @@ async function readWorkflows(
 export interface SnapshotSource {
   databaseUrl(service: ServiceName): string;
   temporalAddress: string;
+  payloadKeys: PayloadKeys;
 }
 
 /** The whole state, each part retried until `deadline` (epoch ms) while its process may be restarting. */
@@ -153,7 +156,7 @@ export async function readSystemState(source: SnapshotSource, deadline: number):
     withRetry('item database', deadline, () => readItems(source.databaseUrl('item'))),
     withRetry('coupon database', deadline, () => readUserCoupons(source.databaseUrl('coupon'))),
     withRetry('payment database', deadline, () => readCharges(source.databaseUrl('payment'))),
-    withRetry('Temporal', deadline, () => readWorkflows(source.temporalAddress)),
+    withRetry('Temporal', deadline, () => readWorkflows(source.temporalAddress, source.payloadKeys)),
   ]);
   return { orders, ...items, userCoupons, ...charges, ...workflows };
 }

@@ -10,7 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
-import { SERVICES, databaseUrlVariable, embeddedDatabaseUrl, type ServiceName } from '../../lib/config';
+import {
+  SERVICES,
+  databaseUrlVariable,
+  embeddedDatabaseUrl,
+  loadPayloadKeys,
+  type ServiceName,
+} from '../../lib/config';
+import { newKeyEntry, type PayloadKeys } from '../../lib/payload-codec';
 import { ROOT } from '../lib/migrate';
 import { freePort, observabilityPortsOff } from '../lib/ports';
 import { exitsWithin } from '../lib/process-exit';
@@ -51,6 +58,8 @@ export interface Stack {
   dataDir: string;
   baseUrl: string;
   temporalAddress: string;
+  /** The stack's payload keys, to read its workflows as its own processes do. */
+  payloadKeys: PayloadKeys;
   postgresPort: number;
   databaseUrl(service: ServiceName): string;
   /** The supervisor's view of its processes; null until it wrote one (or when it never does). */
@@ -186,7 +195,16 @@ async function waitForHealth(
 function stackEnvironment(ports: number[], dataDir: string): NodeJS.ProcessEnv {
   const [gatewayPort, temporalPort, uiPort, postgresPort] = ports;
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'NODE_ENV', 'JWT_SECRET']) delete env[name];
+  for (const name of [
+    'TEMPORAL_ADDRESS',
+    'TEMPORAL_UI_URL',
+    'NODE_ENV',
+    'JWT_SECRET',
+    'PAYLOAD_ENCRYPTION_KEYS',
+    'PAYLOAD_ENCRYPTION_KEY_ID',
+  ]) {
+    delete env[name];
+  }
   for (const service of SERVICES) delete env[databaseUrlVariable(service)];
   return {
     ...env,
@@ -199,6 +217,8 @@ function stackEnvironment(ports: number[], dataDir: string): NodeJS.ProcessEnv {
     DATA_DIR: dataDir,
     // One secret for every gateway incarnation, so tokens stay valid across its restarts.
     JWT_SECRET: randomBytes(48).toString('base64'),
+    // Its own payload key, so the snapshot reads the stack's workflows as its processes encrypt them.
+    PAYLOAD_ENCRYPTION_KEYS: newKeyEntry('chaos'),
     // The workload logs in a handful of customers; the limit is not under test here.
     LOGIN_RATE_LIMIT: '10000',
     // Request logs of every poll would cost this 2-core machine more than they tell.
@@ -210,6 +230,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'order-saga-chaos-'));
   const ports = await distinctFreePorts(4);
   const [gatewayPort, temporalPort, , postgresPort] = ports as [number, number, number, number];
+  const env = stackEnvironment(ports, dataDir);
   const logFile = path.join(dataDir, 'stack.log');
   const logStream = createWriteStream(logFile);
   const tail: string[] = [];
@@ -220,7 +241,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'start.ts')], {
     cwd: ROOT,
-    env: stackEnvironment(ports, dataDir),
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group: a terminal's Ctrl-C reaches only the chaos tool, which stops the stack in order.
     detached: true,
@@ -308,6 +329,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     dataDir,
     baseUrl: `http://127.0.0.1:${gatewayPort}`,
     temporalAddress: `127.0.0.1:${temporalPort}`,
+    payloadKeys: loadPayloadKeys(env),
     postgresPort,
     databaseUrl: (service) => embeddedDatabaseUrl(service, postgresPort),
     readProcesses,

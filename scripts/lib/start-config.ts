@@ -12,12 +12,14 @@ import {
   GATEWAY_METRICS_PORT,
   DEFAULT_TEMPORAL_UI_PORT,
   EMBEDDED_POSTGRES_PORT,
+  PAYLOAD_KEY_VARIABLE_LIST,
   PORT,
   SEED_VARIABLES,
   TEMPORAL_VARIABLES,
   TOOL_VARIABLES,
   databaseUrlSpec,
   databaseVariables,
+  loadPayloadKeys,
   loadTemporalSettings,
   positiveInteger,
   readAll,
@@ -74,6 +76,7 @@ export const START_KIND: ConfigKind = {
   variables: [
     ...Object.values(START_VARIABLES),
     ...Object.values(TEMPORAL_VARIABLES),
+    ...PAYLOAD_KEY_VARIABLE_LIST,
     ...databaseVariables(SERVICE_NAMES),
     ...SEED_VARIABLES,
     TOOL_VARIABLES.temporalCliPath,
@@ -102,16 +105,20 @@ export function loadStartConfig(env: Env = process.env): StartConfig {
   const urlVariables = Object.fromEntries(
     SERVICE_NAMES.map((service) => [service, databaseUrlSpec(service)]),
   ) as Record<ServiceName, ReturnType<typeof databaseUrlSpec>>;
+  const dataDirOf = (value: string | undefined) => path.resolve(value ?? path.join(ROOT, '.data'));
   const { values, urls, temporal, restartPolicy, ports } = readAll((read) => ({
     values: read(() => readVariables(START_VARIABLES, env)),
     ports: read(() => readVariables(workerPortVariables(), env) as Record<string, number>),
     urls: read(() => readVariables(urlVariables, env)),
     temporal: read(() => loadTemporalSettings(env)),
     restartPolicy: read(() => restartPolicyFromEnv(env)),
+    // Read here so that the development key exists before the processes that share it start, and so that a
+    // production start without keys stops at once instead of every child crash-looping.
+    payloadKeys: read(() => loadPayloadKeys({ ...env, DATA_DIR: dataDirOf(env.DATA_DIR || undefined) })),
   }));
   return {
     gatewayPort: values.port,
-    dataDir: path.resolve(values.dataDir ?? path.join(ROOT, '.data')),
+    dataDir: dataDirOf(values.dataDir),
     temporal,
     devServer: { port: values.temporalPort, uiPort: values.temporalUiPort, uiUrl: values.temporalUiUrl },
     embeddedPostgresPort: values.embeddedPostgresPort,

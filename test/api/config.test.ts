@@ -6,35 +6,37 @@ import { DEV_SECRET_FILE, DEV_SECRET_FOLDER, loadGatewayConfig, MIN_JWT_SECRET_L
 import { ConfigError } from '../../lib/config';
 
 const SECRET = 's'.repeat(MIN_JWT_SECRET_LENGTH);
+/** Payload keys as production configures them (test/fast/payload-codec.fast.test.ts covers their absence). */
+const KEYS = { PAYLOAD_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` };
 const dataDir = () => mkdtempSync(path.join(os.tmpdir(), 'gateway-config-'));
 
 describe('loadGatewayConfig', () => {
   test('when NODE_ENV is production and JWT_SECRET is missing, then it refuses with a ConfigError naming JWT_SECRET', () => {
-    const load = () => loadGatewayConfig({ NODE_ENV: 'production', DATA_DIR: dataDir() });
+    const load = () => loadGatewayConfig({ ...KEYS, NODE_ENV: 'production', DATA_DIR: dataDir() });
 
     expect(load).toThrow(ConfigError);
     expect(load).toThrow(/JWT_SECRET must be set in production/);
   });
 
   test('when NODE_ENV is production and JWT_SECRET is empty, then it refuses too', () => {
-    expect(() => loadGatewayConfig({ NODE_ENV: 'production', JWT_SECRET: '' })).toThrow(/JWT_SECRET/);
+    expect(() => loadGatewayConfig({ ...KEYS, NODE_ENV: 'production', JWT_SECRET: '' })).toThrow(/JWT_SECRET/);
   });
 
   test('when JWT_SECRET is shorter than 32 characters, then it refuses in any environment', () => {
-    expect(() => loadGatewayConfig({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(/at least 32/);
-    expect(() => loadGatewayConfig({ JWT_SECRET: 'short' })).toThrow(/at least 32/);
+    expect(() => loadGatewayConfig({ ...KEYS, NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(/at least 32/);
+    expect(() => loadGatewayConfig({ ...KEYS, JWT_SECRET: 'short' })).toThrow(/at least 32/);
   });
 
   test('when NODE_ENV is production and JWT_SECRET is set, then that secret is used', () => {
-    expect(loadGatewayConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).jwtSecret).toBe(SECRET);
+    expect(loadGatewayConfig({ ...KEYS, NODE_ENV: 'production', JWT_SECRET: SECRET }).jwtSecret).toBe(SECRET);
   });
 
   test('when not in production and JWT_SECRET is missing, then a random secret is kept in the data folder and reused', () => {
     const folder = dataDir();
 
-    const first = loadGatewayConfig({ DATA_DIR: folder });
-    const second = loadGatewayConfig({ DATA_DIR: folder });
-    const elsewhere = loadGatewayConfig({ DATA_DIR: dataDir() });
+    const first = loadGatewayConfig({ ...KEYS, DATA_DIR: folder });
+    const second = loadGatewayConfig({ ...KEYS, DATA_DIR: folder });
+    const elsewhere = loadGatewayConfig({ ...KEYS, DATA_DIR: dataDir() });
 
     expect(first.jwtSecret.length).toBeGreaterThanOrEqual(MIN_JWT_SECRET_LENGTH);
     expect(second.jwtSecret).toBe(first.jwtSecret);
@@ -46,7 +48,7 @@ describe('loadGatewayConfig', () => {
     const folder = dataDir();
     chmodSync(folder, 0o777);
 
-    loadGatewayConfig({ DATA_DIR: folder });
+    loadGatewayConfig({ ...KEYS, DATA_DIR: folder });
 
     expect(statSync(path.join(folder, DEV_SECRET_FOLDER)).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(folder, DEV_SECRET_FOLDER, DEV_SECRET_FILE)).mode & 0o777).toBe(0o600);
@@ -54,14 +56,16 @@ describe('loadGatewayConfig', () => {
 
   test('when the secret or its folder is open to group or others, then it refuses with a clear error', () => {
     const readable = dataDir();
-    loadGatewayConfig({ DATA_DIR: readable });
+    loadGatewayConfig({ ...KEYS, DATA_DIR: readable });
     chmodSync(path.join(readable, DEV_SECRET_FOLDER, DEV_SECRET_FILE), 0o644);
     const writable = dataDir();
-    loadGatewayConfig({ DATA_DIR: writable });
+    loadGatewayConfig({ ...KEYS, DATA_DIR: writable });
     chmodSync(path.join(writable, DEV_SECRET_FOLDER), 0o777);
 
-    expect(() => loadGatewayConfig({ DATA_DIR: readable })).toThrow(/dev-jwt-secret has mode 644: group and others/);
-    expect(() => loadGatewayConfig({ DATA_DIR: writable })).toThrow(/secrets has mode 777: group and others/);
+    expect(() => loadGatewayConfig({ ...KEYS, DATA_DIR: readable })).toThrow(
+      /dev-jwt-secret has mode 644: group and others/,
+    );
+    expect(() => loadGatewayConfig({ ...KEYS, DATA_DIR: writable })).toThrow(/secrets has mode 777: group and others/);
   });
 
   test('when the secret folder belongs to another user (planted in a shared data folder), then it refuses', () => {
@@ -76,14 +80,16 @@ describe('loadGatewayConfig', () => {
     if (uid === 0) chownSync(planted, 65_534, 65_534);
     else jest.spyOn(process, 'getuid').mockReturnValue(uid + 1);
     try {
-      expect(() => loadGatewayConfig({ DATA_DIR: folder })).toThrow(/secrets belongs to user \d+, not to this process/);
+      expect(() => loadGatewayConfig({ ...KEYS, DATA_DIR: folder })).toThrow(
+        /secrets belongs to user \d+, not to this process/,
+      );
     } finally {
       jest.restoreAllMocks();
     }
   });
 
   test('when nothing else is set, then port 3000, CORS off, 10 logins a minute and one-hour tokens', () => {
-    expect(loadGatewayConfig({ JWT_SECRET: SECRET })).toMatchObject({
+    expect(loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET })).toMatchObject({
       port: 3000,
       corsOrigins: [],
       loginRateLimit: { limit: 10, windowMs: 60_000 },
@@ -93,7 +99,7 @@ describe('loadGatewayConfig', () => {
   });
 
   test('when nothing else is set, then the abuse limits have their defaults, X-Forwarded-For is ignored and counts stay in memory', () => {
-    expect(loadGatewayConfig({ JWT_SECRET: SECRET })).toMatchObject({
+    expect(loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET })).toMatchObject({
       jwtAudience: 'order-saga-api',
       loginAccountRateLimit: { limit: 10, windowMs: 60_000 },
       signUpRateLimit: { limit: 10, windowMs: 3_600_000 },
@@ -109,20 +115,22 @@ describe('loadGatewayConfig', () => {
   });
 
   test('when NODE_ENV is production, then the hanging test card is refused', () => {
-    expect(loadGatewayConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).orderLimits.allowHangingTestCards).toBe(
-      false,
-    );
+    expect(
+      loadGatewayConfig({ ...KEYS, NODE_ENV: 'production', JWT_SECRET: SECRET }).orderLimits.allowHangingTestCards,
+    ).toBe(false);
   });
 
   test('when the token lifetime is above 24 hours, then it refuses naming JWT_EXPIRES_IN_SECONDS', () => {
-    expect(loadGatewayConfig({ JWT_SECRET: SECRET, JWT_EXPIRES_IN_SECONDS: '86400' }).jwtExpiresInSeconds).toBe(86_400);
-    expect(() => loadGatewayConfig({ JWT_SECRET: SECRET, JWT_EXPIRES_IN_SECONDS: '86401' })).toThrow(
+    expect(
+      loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET, JWT_EXPIRES_IN_SECONDS: '86400' }).jwtExpiresInSeconds,
+    ).toBe(86_400);
+    expect(() => loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET, JWT_EXPIRES_IN_SECONDS: '86401' })).toThrow(
       /JWT_EXPIRES_IN_SECONDS must be at most 86400/,
     );
   });
 
   test('when TRUST_PROXY is a hop count or a list of proxies, then Express gets it; true or a bad entry is refused', () => {
-    const trust = (value: string) => loadGatewayConfig({ JWT_SECRET: SECRET, TRUST_PROXY: value }).trustProxy;
+    const trust = (value: string) => loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET, TRUST_PROXY: value }).trustProxy;
 
     expect(trust('1')).toBe(1);
     expect(trust('false')).toBe(false);
@@ -134,12 +142,17 @@ describe('loadGatewayConfig', () => {
   });
 
   test('when RATE_LIMIT_STORE is postgres, then the counts are shared; another store is refused', () => {
-    expect(loadGatewayConfig({ JWT_SECRET: SECRET, RATE_LIMIT_STORE: 'postgres' }).rateLimitStore).toBe('postgres');
-    expect(() => loadGatewayConfig({ JWT_SECRET: SECRET, RATE_LIMIT_STORE: 'redis' })).toThrow(/RATE_LIMIT_STORE/);
+    expect(loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET, RATE_LIMIT_STORE: 'postgres' }).rateLimitStore).toBe(
+      'postgres',
+    );
+    expect(() => loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET, RATE_LIMIT_STORE: 'redis' })).toThrow(
+      /RATE_LIMIT_STORE/,
+    );
   });
 
   test('when CORS_ORIGINS lists origins, then they are trimmed and empty entries dropped', () => {
     const config = loadGatewayConfig({
+      ...KEYS,
       JWT_SECRET: SECRET,
       CORS_ORIGINS: ' https://shop.example , ,http://localhost:5173',
     });
@@ -148,15 +161,17 @@ describe('loadGatewayConfig', () => {
   });
 
   test('when a number is not a positive integer, then it refuses naming the variable', () => {
-    expect(() => loadGatewayConfig({ JWT_SECRET: SECRET, PORT: 'eighty' })).toThrow(/PORT/);
-    expect(() => loadGatewayConfig({ JWT_SECRET: SECRET, LOGIN_RATE_LIMIT: '-1' })).toThrow(/LOGIN_RATE_LIMIT/);
-    expect(() => loadGatewayConfig({ JWT_SECRET: SECRET, JWT_EXPIRES_IN_SECONDS: '1.5' })).toThrow(
+    expect(() => loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET, PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET, LOGIN_RATE_LIMIT: '-1' })).toThrow(
+      /LOGIN_RATE_LIMIT/,
+    );
+    expect(() => loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET, JWT_EXPIRES_IN_SECONDS: '1.5' })).toThrow(
       /JWT_EXPIRES_IN_SECONDS/,
     );
   });
 
   test('when nothing about Temporal or the databases is set, then the local dev server and the embedded databases', () => {
-    const config = loadGatewayConfig({ JWT_SECRET: SECRET });
+    const config = loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET });
 
     expect(config.temporal).toEqual({
       address: '127.0.0.1:7233',
@@ -171,6 +186,7 @@ describe('loadGatewayConfig', () => {
 
   test('when Temporal Cloud variables are set, then the connection carries the API key over TLS', () => {
     const config = loadGatewayConfig({
+      ...KEYS,
       JWT_SECRET: SECRET,
       TEMPORAL_ADDRESS: 'shop.a1b2c.tmprl.cloud:7233',
       TEMPORAL_NAMESPACE: 'shop.a1b2c',
@@ -187,7 +203,7 @@ describe('loadGatewayConfig', () => {
 
   test('when values of several groups are bad, then one ConfigError names each variable', () => {
     const load = () =>
-      loadGatewayConfig({ JWT_SECRET: SECRET, PORT: '0', TEMPORAL_TLS: 'maybe', ORDER_DATABASE_URL: 'nope' });
+      loadGatewayConfig({ ...KEYS, JWT_SECRET: SECRET, PORT: '0', TEMPORAL_TLS: 'maybe', ORDER_DATABASE_URL: 'nope' });
 
     expect(load).toThrow(ConfigError);
     expect(load).toThrow(/PORT must be a positive integer.*TEMPORAL_TLS.*ORDER_DATABASE_URL is not a valid URL/);

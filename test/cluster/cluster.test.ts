@@ -55,7 +55,8 @@ async function freePortRange(): Promise<number> {
 async function clusterEnv(): Promise<NodeJS.ProcessEnv> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/_DATABASE_URL$|^TEMPORAL_|^TEST_|^DATA_DIR$|^JWT_SECRET$|^CLUSTER_|^SEED_/.test(key)) env[key] = value;
+    if (!/_DATABASE_URL$|^TEMPORAL_|^TEST_|^DATA_DIR$|^JWT_SECRET$|^PAYLOAD_ENCRYPTION_|^CLUSTER_|^SEED_/.test(key))
+      env[key] = value;
   }
   return {
     ...env,

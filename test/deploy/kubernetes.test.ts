@@ -247,7 +247,9 @@ withValidator('when credentials are handed out, then each worker gets only its o
     const secrets = container.envFrom
       .filter((source: { secretRef?: { name: string } }) => source.secretRef)
       .map((source: { secretRef: { name: string } }) => source.secretRef.name);
-    expect(secrets.sort()).toEqual(['order-saga-temporal', `order-saga-db-${worker}`].sort());
+    expect(secrets.sort()).toEqual(
+      ['order-saga-temporal', 'order-saga-payload-keys', `order-saga-db-${worker}`].sort(),
+    );
   }
   const setup = find(objects, 'Job', 'order-saga-setup').spec.template.spec.containers[0];
   expect(setup.command).toEqual(['node', 'dist/scripts/setup-databases.js']);

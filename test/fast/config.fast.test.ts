@@ -27,7 +27,7 @@ const folder = () => mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
 
 /** An environment that cannot pick up the developer's own Temporal config file (~/.config/temporalio). */
 function isolated(env: Env = {}): Env {
-  return { HOME: folder(), XDG_CONFIG_HOME: folder(), ...env };
+  return { HOME: folder(), XDG_CONFIG_HOME: folder(), DATA_DIR: folder(), ...env };
 }
 
 function writeFile(name: string, content: string): string {
@@ -231,11 +231,12 @@ describe('Temporal connection through envconfig', () => {
 
 describe('npm start configuration', () => {
   test('when nothing is set, then it runs a dev server and the embedded PostgreSQL for every service', () => {
-    const config = loadStartConfig(isolated({ DATA_DIR: '/tmp/shop-data' }));
+    const dataDir = folder();
+    const config = loadStartConfig(isolated({ DATA_DIR: dataDir }));
 
     expect(config).toMatchObject({
       gatewayPort: 3000,
-      dataDir: '/tmp/shop-data',
+      dataDir,
       devServer: { port: 7233, uiPort: 8233, uiUrl: undefined },
       embeddedPostgresPort: 54329,
       externalDatabases: [],

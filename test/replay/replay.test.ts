@@ -14,8 +14,25 @@ import {
   type ReplayResult,
 } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import type { DataConverter, PayloadCodec } from '@temporalio/common';
+import { ENCRYPTED_ENCODING, isEncrypted } from '../../lib/payload-codec';
+import { Resource } from '@opentelemetry/resources';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry/lib/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../lib/workflow-bundle';
+import { testCodec, testDataConverter } from '../support/payload-keys';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');
+/** The sets recorded before the payload codec existed: their payloads are plain JSON. */
+const RECORDED_UNENCRYPTED = [
+  'v1-before-running-steps',
+  'v2-record-running-steps',
+  'v3-crash-proof',
+  'v4-verify-charge',
+  'v5-local-progress-records',
+];
+/** How an encrypted payload's `encoding` looks in a history's JSON (metadata values are base64). */
+const ENCRYPTED_ENCODING_BASE64 = Buffer.from(ENCRYPTED_ENCODING).toString('base64');
 
 // The negative tests provoke determinism violations on purpose; the SDK would log each one as a warning.
 Runtime.install({
@@ -47,14 +64,16 @@ function histories(set?: string, name?: string) {
     }));
 }
 
+/** Replays as the order worker runs: with the project's data converter (payload codec) installed. */
 async function replayAll(
   workflowBundle: { code: string } | { codePath: string },
   set?: string,
   name?: string,
+  dataConverter: DataConverter = testDataConverter,
 ): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
   for await (const result of Worker.runReplayHistories(
-    { workflowBundle, replayName: 'placeOrder fixtures' },
+    { workflowBundle, replayName: 'placeOrder fixtures', dataConverter },
     histories(set, name),
   )) {
     results.push(result);
@@ -115,10 +134,68 @@ test("when every committed history is replayed against today's workflow code, th
   ).toEqual([]);
 });
 
+test('when the committed histories are replayed with the payload codec installed, then the codec passes their unencrypted payloads through and every one replays', async () => {
+  // The sets recorded before payloads were encrypted hold no encrypted payload.
+  const unencrypted = fixtures().filter(({ set }) => RECORDED_UNENCRYPTED.includes(set));
+  expect(unencrypted.length).toBeGreaterThanOrEqual(35);
+  for (const { file } of unencrypted) expect(readFileSync(file, 'utf8')).not.toContain(ENCRYPTED_ENCODING_BASE64);
+  const seen = { payloads: 0, encrypted: 0 };
+  const watched: PayloadCodec = {
+    encode: (payloads) => testCodec.encode(payloads),
+    async decode(payloads) {
+      seen.payloads += payloads.length;
+      seen.encrypted += payloads.filter(isEncrypted).length;
+      return testCodec.decode(payloads);
+    },
+  };
+  const results = await replayAll({ codePath: process.env.TEST_WORKFLOW_BUNDLE! }, undefined, undefined, {
+    payloadCodecs: [watched],
+  });
+  expect(results).toHaveLength(fixtures().length);
+  expect(
+    results.filter((result) => result.error).map((result) => `${result.workflowId}: ${result.error?.message}`),
+  ).toEqual([]);
+  // Inputs, activity results, update arguments: hundreds of payloads went through the codec unencrypted.
+  expect(seen.payloads - seen.encrypted).toBeGreaterThan(5 * unencrypted.length);
+});
+
+test("when the histories are replayed with the tracing interceptors in the bundle, then every one replays; with @temporalio/interceptors-opentelemetry's own workflow interceptors, those with updates would not", async () => {
+  // The bundle every replay here uses is the one the order worker runs, tracing interceptors included.
+  expect(readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8')).toContain('workflows/trace-context.ts');
+
+  const withPackageInterceptors = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+    logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} },
+  });
+  const results: ReplayResult[] = [];
+  for await (const result of Worker.runReplayHistories(
+    {
+      workflowBundle: withPackageInterceptors,
+      dataConverter: testDataConverter,
+      // Where those interceptors export the workflow's spans; dropped here.
+      sinks: { exporter: makeWorkflowExporter(new NoopSpanProcessor(), new Resource({})) },
+    },
+    histories(),
+  )) {
+    results.push(result);
+  }
+  const failed = results.filter((result) => result.error);
+  // Their async span around each activity call reorders the commands of an activation that completes an update.
+  expect(failed.map((result) => result.workflowId)).toEqual(
+    expect.arrayContaining([
+      'v1-before-running-steps/undo-retried-by-operator',
+      'v4-verify-charge/started-on-previous-code',
+    ]),
+  );
+  for (const result of failed) expect(result.error).toBeInstanceOf(DeterminismViolationError);
+});
+
 /** Today's workflow with the source of one of its files rewritten by a webpack loader. */
 function bundleVariant(loader: string, file: RegExp = /place-order\.ts$/) {
   return bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     webpackConfigHook: (config) => {
       config.module?.rules?.push({
         test: file,

@@ -15,7 +15,7 @@ import { TestCardToken } from '../../domain/card-tokens';
 import type { OrderProgress } from '../../services/order';
 import { TaskQueue, orderWorkflowId, retryCompensation } from '../../workflows/definitions';
 import { aCouponFor, aUser, anItem, request, waitForOrder, type TestUser } from '../support/fixtures';
-import type { TestSystem, TestSystemOptions } from '../support/system';
+import { testDataConverter, type TestSystem, type TestSystemOptions } from '../support/system';
 
 /** Faults the scenarios switch on and off through activity overrides. */
 export const faults = {
@@ -308,7 +308,13 @@ export const scenarios: Record<string, Scenario> = {
       workflowBundle: { code: string } | { codePath: string },
       activities: object = {},
     ) => {
-      const worker = await Worker.create({ connection, taskQueue, workflowBundle, activities });
+      const worker = await Worker.create({
+        connection,
+        taskQueue,
+        workflowBundle,
+        activities,
+        dataConverter: testDataConverter,
+      });
       return { stop: () => (worker.shutdown(), undefined), done: worker.run() };
     };
     faults.refundFails = true;

@@ -150,7 +150,7 @@ describe('the card gateway on its own', () => {
 
     expect(first).toEqual({ status: 'DECLINED', amount: 500, reason: 'the card was declined by the issuer' });
     expect(again).toEqual(first);
-    expect(strange).toEqual({ status: 'DECLINED', amount: 500, reason: 'unknown card token "tok_what"' });
+    expect(strange).toEqual({ status: 'DECLINED', amount: 500, reason: 'unknown card token ****what' });
     expect(await gateway.refund({ idempotencyKey: chargeKey(declined) })).toEqual({ refunded: false, amount: 0 });
     expect([...(await ledgerOf(declined)), ...(await ledgerOf(unknown))].map((entry) => entry.status)).toEqual([
       'DECLINED',

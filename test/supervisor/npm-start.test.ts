@@ -5,7 +5,7 @@
  * SIGTERM to the supervisor then stops everything, leaving no process behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -26,7 +26,7 @@ const pidsSeen = new Set<number>();
 async function privateStackEnv(): Promise<NodeJS.ProcessEnv> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/_DATABASE_URL$|^TEMPORAL_|^TEST_|^DATA_DIR$|^JWT_SECRET$/.test(key)) env[key] = value;
+    if (!/_DATABASE_URL$|^TEMPORAL_|^TEST_|^DATA_DIR$|^JWT_SECRET$|^PAYLOAD_ENCRYPTION_/.test(key)) env[key] = value;
   }
   return {
     ...env,
@@ -161,8 +161,12 @@ test('when stack processes are SIGKILLed one at a time, then each comes back and
     expect(output).toMatch(new RegExp(`${name} exited \\((SIGKILL|code 1)\\); restarting in \\d+ ms \\(restart 1\\)`));
   }
   expect(isRunning(supervisor.pid!)).toBe(true);
-  // Every worker reaches the restarted Temporal server and PostgreSQL.
+  // Every worker reaches the restarted Temporal server and PostgreSQL, and reads what the gateway encrypted: they
+  // all share the development payload key npm start generated into the data folder.
   expect(await placeOrder(gateway, (await login(gateway))!)).toBe('COMPLETED');
+  const devKeys = path.join(dataDir, 'secrets', 'dev-payload-keys');
+  expect(statSync(devKeys).mode & 0o777).toBe(0o600);
+  expect(readFileSync(devKeys, 'utf8')).toMatch(/^dev-[a-z0-9]+:[A-Za-z0-9+/]{43}=$/);
 
   const pidsBeforeStop = [...pidsSeen];
   supervisor.kill('SIGTERM');

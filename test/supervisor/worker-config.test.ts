@@ -53,6 +53,12 @@ test.concurrent.each([
   { worker: 'workers/coupon.ts', variable: 'DB_LOCK_TIMEOUT_MS', value: 'five seconds' },
   { worker: 'workers/payment.ts', variable: 'CARD_GATEWAY_HANG_MS', value: '-1' },
   { worker: 'workers/order.ts', variable: 'RECONCILE_INTERVAL_SECONDS', value: '1.5' },
+  // 16 bytes where AES-256 needs 32.
+  {
+    worker: 'workers/item.ts',
+    variable: 'PAYLOAD_ENCRYPTION_KEYS',
+    value: `k1:${Buffer.alloc(16).toString('base64')}`,
+  },
 ])(
   'when $worker starts with $variable=$value, then it exits non-zero within seconds naming $variable',
   async ({ worker, variable, value }) => {
@@ -64,6 +70,19 @@ test.concurrent.each([
     });
     expect(ended.code).not.toBe(0);
     expect(ended.tookMs).toBeLessThan(FAIL_FAST_MS);
+  },
+  FAIL_FAST_MS + 10_000,
+);
+
+test(
+  'when a worker starts in production without payload keys, then it exits non-zero naming PAYLOAD_ENCRYPTION_KEYS',
+  async () => {
+    const env = await environment({ NODE_ENV: 'production' });
+    delete env.PAYLOAD_ENCRYPTION_KEYS;
+    const ended = await runWorker('workers/payment.ts', env);
+
+    expect(ended.code).not.toBe(0);
+    expect(ended.stderr).toContain('PAYLOAD_ENCRYPTION_KEYS must be set in production');
   },
   FAIL_FAST_MS + 10_000,
 );

@@ -17,7 +17,8 @@ const SECONDS = {
   'test/ui/storefront.test.ts': 60,
   'test/saga/crash-proof.test.ts': 55,
   'test/api/users.test.ts': 50,
-  'test/replay/replay.test.ts': 45,
+  'test/replay/replay.test.ts': 60,
+  'test/integration/tracing.test.ts': 40,
   'test/ui/web-ui.test.ts': 45,
   'test/saga/bounds.test.ts': 42,
   'test/saga/races.test.ts': 35,
@@ -26,6 +27,7 @@ const SECONDS = {
   'test/observe/processes.test.ts': 40,
   'test/api/order-waiting.test.ts': 25,
   'test/saga/data-guards.test.ts': 25,
+  'test/saga/payment-data.test.ts': 15,
 };
 const DEFAULT_SECONDS = 8;
 

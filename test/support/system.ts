@@ -21,6 +21,7 @@ import { createSagaClient } from '../../api/saga-client';
 import { databaseUrl } from '../../lib/config';
 import { createOrderEvents } from '../../services/order';
 import { WORKER_SERVICES, workerOf, type WorkerServiceName } from '../../lib/services';
+import { testCodec, testDataConverter } from './payload-keys';
 import {
   connectDatabases,
   activitiesOver,
@@ -31,6 +32,8 @@ import {
 import { activityLogContext } from '../../workers/log-context';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+export { TEST_PAYLOAD_KEYS, testCodec, testDataConverter } from './payload-keys';
 
 type WorkerName = WorkerServiceName;
 type Activities = NonNullable<WorkerOptions['activities']>;
@@ -72,8 +75,13 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
   const orderEvents = createOrderEvents(databaseUrl('order'));
   const address = process.env.TEMPORAL_ADDRESS!;
   const connection = await Connection.connect({ address });
-  // The gateway's and the workers' interceptors, as in the real processes (request id and order id in the logs).
-  const client = new Client({ connection, interceptors: { workflow: [requestIdInterceptor] } });
+  // The gateway's data converter and interceptors, as in the real processes (encrypted payloads; the request id
+  // and order id in the logs).
+  const client = new Client({
+    connection,
+    dataConverter: testDataConverter,
+    interceptors: { workflow: [requestIdInterceptor] },
+  });
   const nativeConnection = await NativeConnection.connect({ address });
 
   const realActivities = Object.fromEntries(
@@ -89,6 +97,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
       connection: nativeConnection,
       taskQueue: workerOf(name).taskQueue,
       activities,
+      dataConverter: testDataConverter,
       ...(workerOf(name).runsWorkflows ? { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } } : {}),
       shutdownGraceTime: '2s',
       interceptors: { activity: [activityLogContext] },
@@ -115,6 +124,7 @@ export async function startTestSystem(options: TestSystemOptions = {}) {
     auth: { secret: TEST_JWT_SECRET, expiresInSeconds: 600 },
     checkHealth: createHealthCheck(connection, db),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    codec: { codec: testCodec, allowedOrigins: [new URL(process.env.TEMPORAL_UI_URL!).origin] },
     loginRateLimit: { limit: 1000, windowMs: 60_000 },
   });
   const server: Server = await new Promise((resolve) => {

@@ -1,10 +1,11 @@
 /**
  * Drives the real Temporal Web UI in headless Chromium: a finished order's workflow page must show its summary
- * and details, its search attributes and the saga's step activities. Saves screenshots to test-results/.
+ * and details, its search attributes and the saga's step activities, decrypted through the gateway's codec
+ * endpoint for an admin, and nothing of the card without it. Saves screenshots to test-results/.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { orderWorkflowId } from '../../workflows/definitions';
 import { aUser, anItem, request, waitForOrder } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
@@ -42,6 +43,37 @@ afterAll(async () => {
   await browser?.close();
   await system?.stop();
 });
+
+/**
+ * A browser context where an admin has opened a codec session (the gateway's HttpOnly cookie) and the Web UI's
+ * codec settings point at the gateway with "Include cross-origin credentials" on, as the README tells operators.
+ */
+async function withCodecSession(context: BrowserContext): Promise<BrowserContext> {
+  const admin = await aUser(system, 'ADMIN');
+  // As the README has it: from the gateway's own API page (as Swagger UI's "Try it out" does), so the browser
+  // itself stores the cookie the gateway sets.
+  const docs = await context.newPage();
+  await docs.goto(`${system.baseUrl}/docs`);
+  const status = await docs.evaluate(
+    async ({ url, token }) =>
+      (await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status,
+    { url: `${system.baseUrl}/codec/session`, token: admin.token },
+  );
+  expect(status).toBe(204);
+  await docs.close();
+  // The keys the UI keeps its codec settings under, each a JSON value.
+  const settings = {
+    endpoint: `${system.baseUrl}/codec`,
+    includeCredentials: true,
+    overrideRemoteCodecConfiguration: true,
+  };
+  await context.addInitScript({
+    content: Object.entries(settings)
+      .map(([key, value]) => `localStorage.setItem(${JSON.stringify(key)}, ${JSON.stringify(JSON.stringify(value))});`)
+      .join('\n'),
+  });
+  return context;
+}
 
 /** The text of the page including its frames (the UI renders summaries and details in sandboxed iframes). */
 async function pageText(page: Page): Promise<string> {
@@ -90,10 +122,14 @@ withChromium(
     const order = await waitForOrder(system, user.token, placed.body.orderId);
     expect(order.status).toBe('COMPLETED');
 
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    const context = await withCodecSession(await browser.newContext({ viewport: { width: 1400, height: 1100 } }));
+    const page = await context.newPage();
     await page.goto(placed.body.links.temporalUi, { waitUntil: 'networkidle' });
     await page.getByText(orderWorkflowId(order.orderId)).first().waitFor({ timeout: 15_000 });
     await page.getByText('chargePayment').first().waitFor({ timeout: 15_000 });
+    // The input as the workflow got it, decrypted by the gateway's codec endpoint for the admin.
+    await page.getByText('paymentToken').first().waitFor({ timeout: 15_000 });
+    expect(await pageText(page)).toContain('tok_visa');
     const timeline = await page.innerText('main');
     for (const activity of [
       'reserveStock',
@@ -113,6 +149,7 @@ withChromium(
     expect(metadata).toContain(summary);
     expect(await metadataPanel(page, 'summary')).toBe(summary);
     expect(await metadataPanel(page, 'details')).toContain(`customer: ${user.id}`);
+    expect(await metadataPanel(page, 'details')).toContain('card: ****visa');
     // The workflow's own last word (setCurrentDetails when it completes), not the UI's status badge.
     expect(await metadataPanel(page, 'current-details')).toBe('Completed');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'web-ui-user-metadata.png') });
@@ -122,6 +159,35 @@ withChromium(
     expect(attributes).toMatch(new RegExp(`"CustomerId":\\s*"${user.id}"`));
     expect(attributes).toMatch(/"OrderTotal":\s*24000/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'web-ui-search-attributes.png') });
+    await context.close();
+  },
+);
+
+withChromium(
+  'when the Web UI has no codec session, then it shows the order only encrypted: no card token, no summary',
+  async () => {
+    const user = await aUser(system);
+    const item = await anItem(system);
+    const placed = await request(system, 'POST', '/orders', {
+      token: user.token,
+      body: { lines: [{ itemId: item.id, quantity: 1, unitPrice: item.price }], payment: { token: 'tok_visa' } },
+    });
+    const order = await waitForOrder(system, user.token, placed.body.orderId);
+    expect(order.status).toBe('COMPLETED');
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    await page.goto(placed.body.links.temporalUi, { waitUntil: 'networkidle' });
+    await page.getByText('chargePayment').first().waitFor({ timeout: 15_000 });
+    // The input, shown as what Temporal holds: one quoted run of base64 ciphertext.
+    await page
+      .getByText(/^"[A-Za-z0-9+/]{100,}={0,2}"$/)
+      .first()
+      .waitFor({ timeout: 15_000 });
+    const text = await pageText(page);
+    expect(text).not.toContain('tok_visa');
+    expect(text).not.toContain('paymentToken');
+    expect(text).not.toContain(`Order ${order.orderId}:`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'web-ui-without-codec.png'), fullPage: true });
     await page.close();
   },
 );

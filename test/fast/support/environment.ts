@@ -11,6 +11,7 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { resolveTemporalTestServer } from '../../../scripts/lib/temporal-server';
+import { testDataConverter } from '../../support/payload-keys';
 import { OrderSearchAttributes, TaskQueue } from '../../../workflows/definitions';
 import type { FakeServices } from './fake-services';
 import { fastTierWorkflowBundle, type WorkflowBundle } from './workflow-bundle';
@@ -70,7 +71,10 @@ interface RunningWorker {
 export async function startFastEnvironment(fakes: FakeServices): Promise<FastEnvironment> {
   installQuietRuntime();
   const [environment, workflowBundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping(timeSkippingServer()),
+    TestWorkflowEnvironment.createTimeSkipping({
+      ...timeSkippingServer(),
+      client: { dataConverter: testDataConverter },
+    }),
     fastTierWorkflowBundle(require.resolve('../../../workflows')),
   ]);
   const workers = new Map<string, RunningWorker>();
@@ -80,6 +84,8 @@ export async function startFastEnvironment(fakes: FakeServices): Promise<FastEnv
       connection: environment.nativeConnection,
       taskQueue,
       activities: fakes.activitiesFor(taskQueue),
+      // As the real workers: every payload encrypted (lib/payload-codec.ts).
+      dataConverter: testDataConverter,
       shutdownGraceTime: '100ms',
       ...(bundle ? { workflowBundle: bundle } : {}),
     });

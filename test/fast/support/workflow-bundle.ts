@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../../lib/workflow-bundle';
 
 export type { WorkflowBundle };
 
@@ -20,7 +21,11 @@ const SILENT_BUNDLER = { log() {}, info() {}, warn() {}, error: console.error, d
 async function bundleOnce(workflowsPath: string): Promise<string> {
   const cachePath = process.env.FAST_TIER_BUNDLE_CACHE;
   if (cachePath && existsSync(cachePath)) return readFileSync(cachePath, 'utf8');
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: SILENT_BUNDLER });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+    logger: SILENT_BUNDLER,
+  });
   if (cachePath) writeFileSync(cachePath, code);
   return code;
 }
