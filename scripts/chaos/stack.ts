@@ -19,7 +19,7 @@ import {
 } from '../../lib/config';
 import { newKeyEntry, type PayloadKeys } from '../../lib/payload-codec';
 import { ROOT } from '../lib/migrate';
-import { freePort, observabilityPortsOff } from '../lib/ports';
+import { freeObservabilityPorts, freePort } from '../lib/ports';
 import { exitsWithin } from '../lib/process-exit';
 
 /** The processes the supervisor runs, by the names it gives them in processes.json. */
@@ -192,7 +192,7 @@ async function waitForHealth(
 }
 
 /** The environment of the private stack: only its own ports and folder, nothing inherited that points elsewhere. */
-function stackEnvironment(ports: number[], dataDir: string): NodeJS.ProcessEnv {
+function stackEnvironment(ports: number[], dataDir: string, observability: Record<string, string>): NodeJS.ProcessEnv {
   const [gatewayPort, temporalPort, uiPort, postgresPort] = ports;
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of [
@@ -212,8 +212,10 @@ function stackEnvironment(ports: number[], dataDir: string): NodeJS.ProcessEnv {
     TEMPORAL_PORT: String(temporalPort),
     TEMPORAL_UI_PORT: String(uiPort),
     EMBEDDED_POSTGRES_PORT: String(postgresPort),
-    // Beside other stacks on one machine: no health or metrics listeners on their fixed default ports.
-    ...observabilityPortsOff(),
+    // Beside other stacks on one machine: health and metrics listeners on free ports, not their fixed defaults.
+    // (With the health ports off, npm start would wait for each worker's "polling" line, which LOG_LEVEL=warn
+    // below hides.)
+    ...observability,
     DATA_DIR: dataDir,
     // One secret for every gateway incarnation, so tokens stay valid across its restarts.
     JWT_SECRET: randomBytes(48).toString('base64'),
@@ -230,7 +232,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'order-saga-chaos-'));
   const ports = await distinctFreePorts(4);
   const [gatewayPort, temporalPort, , postgresPort] = ports as [number, number, number, number];
-  const env = stackEnvironment(ports, dataDir);
+  const env = stackEnvironment(ports, dataDir, await freeObservabilityPorts());
   const logFile = path.join(dataDir, 'stack.log');
   const logStream = createWriteStream(logFile);
   const tail: string[] = [];

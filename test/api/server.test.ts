@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { once } from 'node:events';
+import { newKeyEntry } from '../../lib/payload-codec';
 import { freePort, observabilityPortsOff } from '../support/ports';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -50,6 +51,8 @@ test('when the gateway gets SIGTERM mid-request, then it stops accepting, answer
     ...process.env,
     NODE_ENV: 'production',
     JWT_SECRET: 'graceful-shutdown-test-secret-0123456789abcdef',
+    // Production refuses to start without payload keys (README, Payload encryption).
+    PAYLOAD_ENCRYPTION_KEYS: newKeyEntry('shutdown-test'),
     PORT: String(port),
     LOG_LEVEL: 'info',
   });
