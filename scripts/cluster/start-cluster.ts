@@ -25,7 +25,7 @@ import { SERVICE_NAMES, WORKER_SERVICES, workerEntry, workerProcessName } from '
 import { workflowBundleOptions } from '../../lib/workflow-bundle';
 import { ROOT } from '../lib/migrate';
 import { migrateAndSeed } from '../lib/prepare-databases';
-import { portIsFree } from '../lib/ports';
+import { freePort, portIsFree } from '../lib/ports';
 import { generatePrismaClients } from '../lib/prisma-clients';
 import { Supervisor, type ProcessSpec } from '../lib/supervisor';
 import { temporalAnswers } from '../lib/temporal-server';
@@ -66,6 +66,7 @@ const TEMPORAL_ADDRESS = `127.0.0.1:${config.temporalPort}`;
 /** The replicas of every worker: `<service>-worker-<n>`, the workflow worker's first (registry order). */
 const WORKERS = WORKER_SERVICES.flatMap((service) =>
   Array.from({ length: config.replicas }, (_, index) => ({
+    service,
     name: `${workerProcessName(service)}-${index + 1}`,
     entry: workerEntry(service),
   })),
@@ -169,7 +170,8 @@ function serviceEnv(): NodeJS.ProcessEnv {
       env[key] = value;
     }
   }
-  // Two replicas of every worker share the machine (and npm start may run beside): no health or metrics ports.
+  // Two replicas of every worker share the machine (and npm start may run beside): no metrics ports, and no
+  // fixed health ports (each replica gets a free one of its own when it starts, see main).
   env.GATEWAY_METRICS_PORT = '0';
   for (const service of WORKER_SERVICES) {
     env[workerHealthPortVariable(service).name] = '0';
@@ -205,10 +207,17 @@ async function main(): Promise<void> {
   await startWebUi(env);
 
   const workerEnv = { ...env, WORKFLOW_BUNDLE_PATH: await bundle };
+  // Each replica answers /health/ready on a free port of its own, and counts as started once it says it polls
+  // its task queue, as a Kubernetes readiness probe would see it (whatever LOG_LEVEL hides).
   await Promise.all(
-    WORKERS.map(({ name, entry }) =>
-      supervisor.start({ ...nodeProcess(name, entry, workerEnv), readyLine: /worker polling task queue/ }),
-    ),
+    WORKERS.map(async ({ service, name, entry }) => {
+      const healthPort = await freePort();
+      const replicaEnv = { ...workerEnv, [workerHealthPortVariable(service).name]: String(healthPort) };
+      await supervisor.start({
+        ...nodeProcess(name, entry, replicaEnv),
+        readyProbe: () => answersHttp(`http://127.0.0.1:${healthPort}`, '/health/ready'),
+      });
+    }),
   );
   const gateway = `http://localhost:${config.gatewayPort}`;
   await supervisor.start({
