@@ -51,6 +51,29 @@ async function drive(
   return { latencies, seconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * Runs `body` and divides the CPU time each group of the stack's processes, and this process (the clients and the
+ * floors' workers), used meanwhile by the runs it made.
+ */
+async function measuringCpu<T extends { latencies: number[] }>(
+  stateFile: string,
+  body: () => Promise<T>,
+): Promise<{ run: T; cpuMsPerRun: Record<string, number> }> {
+  const before = cpuSecondsByGroup(readStackState(stateFile));
+  const ownBefore = process.cpuUsage();
+  const run = await body();
+  const after = cpuSecondsByGroup(readStackState(stateFile));
+  const own = process.cpuUsage(ownBefore);
+  const runs = Math.max(1, run.latencies.length);
+  const perRun: [string, number][] = [...after].map(([group, seconds]) => [
+    group,
+    ((seconds - (before.get(group) ?? 0)) * 1000) / runs,
+  ]);
+  perRun.sort((a, b) => b[1] - a[1]);
+  perRun.push(['bench', (own.user + own.system) / 1000 / runs]);
+  return { run, cpuMsPerRun: Object.fromEntries(perRun) };
+}
+
 function loadAverage(): string {
   return loadavg()
     .map((value) => value.toFixed(2))
@@ -118,37 +141,28 @@ async function main(options: BenchOptions): Promise<BenchResult> {
     for (const phase of options.phases) {
       const clients = phase === 'one' ? 1 : options.clients;
       const name = `${clients} client${clients === 1 ? '' : 's'}`;
-      const result: PhaseResult = { name, clients, loadAverage: loadAverage() } as PhaseResult;
+      const result = { name, clients, loadAverage: loadAverage() } as PhaseResult;
       for (const floor of ['minimal', 'topology'] as FloorName[]) {
         log(`${name}: ${FLOOR_TITLES[floor]}`);
         sampler.mark(`${phase} ${floor}`);
         const limit = phase === 'one' ? { runs: options.orders } : { seconds: options.floorSeconds };
-        const run = await floors.withWorkers(floor, (runOne) => drive(clients, limit, async () => (await runOne()).ms));
-        result[floor] = summarize(run.latencies, run.seconds);
+        const { run, cpuMsPerRun } = await measuringCpu(stateFile, () =>
+          floors.withWorkers(floor, (runOne) => drive(clients, limit, async () => (await runOne()).ms)),
+        );
+        result[floor] = { ...summarize(run.latencies, run.seconds), cpuMsPerRun };
       }
       log(`${name}: orders through the gateway`);
       sampler.mark(`${phase} orders`);
-      const cpuBefore = cpuSecondsByGroup(readStackState(stateFile));
-      const benchCpuBefore = process.cpuUsage();
       let requests = 0;
       const limit = phase === 'one' ? { runs: options.orders } : { seconds: options.durationSeconds };
-      const run = await drive(clients, limit, async () => {
-        const order = await placeOne();
-        requests += order.requests;
-        return order.ms;
-      });
-      const cpuAfter = cpuSecondsByGroup(readStackState(stateFile));
-      const benchCpu = process.cpuUsage(benchCpuBefore);
-      result.orders = { ...summarize(run.latencies, run.seconds), requests };
-      result.cpuMsPerOrder = Object.fromEntries(
-        [...cpuAfter]
-          .map(([group, seconds]): [string, number] => [
-            group,
-            ((seconds - (cpuBefore.get(group) ?? 0)) * 1000) / run.latencies.length,
-          ])
-          .sort((a, b) => b[1] - a[1]),
+      const { run, cpuMsPerRun } = await measuringCpu(stateFile, () =>
+        drive(clients, limit, async () => {
+          const order = await placeOne();
+          requests += order.requests;
+          return order.ms;
+        }),
       );
-      result.cpuMsPerOrder.bench = (benchCpu.user + benchCpu.system) / 1000 / run.latencies.length;
+      result.orders = { ...summarize(run.latencies, run.seconds), requests, cpuMsPerRun };
       result.samples = sampler.samples
         .filter((sample) => sample.tag === `${phase} orders`)
         .map((sample) => ({ at: sample.at, pssKiB: sample.pssKiB, rssKiB: sample.rssKiB }));

@@ -2,15 +2,16 @@
 import { byGroup, type StackSample } from './stack-memory';
 import { slope, type LatencySummary } from './stats';
 
+/** A run's figures, with the CPU ms per run of each group of the stack's processes and of the benchmark itself. */
+export type RunFigures = LatencySummary & { cpuMsPerRun: Record<string, number> };
+
 export interface PhaseResult {
   name: string;
   clients: number;
   loadAverage: string;
-  minimal: LatencySummary;
-  topology: LatencySummary;
-  orders: LatencySummary & { requests: number };
-  /** CPU ms per order of each group of the stack's processes (and of the benchmark itself) in the orders run. */
-  cpuMsPerOrder: Record<string, number>;
+  minimal: RunFigures;
+  topology: RunFigures;
+  orders: RunFigures & { requests: number };
   /** Total memory samples taken during the orders run. */
   samples: { at: number; pssKiB: number; rssKiB: number }[];
 }
@@ -162,7 +163,7 @@ export function evaluateTargets(input: BenchInput): BenchResult {
   const memory = memoryFigures(input);
   const list = targets(input, memory);
   const conserved = input.stock.before - input.stock.after === input.stock.completedUnits;
-  const summary = (figures: LatencySummary) => ({
+  const summary = (figures: RunFigures) => ({
     runs: figures.count,
     seconds: round(figures.seconds),
     perSecond: round(figures.perSecond, 2),
@@ -170,6 +171,7 @@ export function evaluateTargets(input: BenchInput): BenchResult {
     p95: round(figures.p95, 0),
     p99: round(figures.p99, 0),
     max: round(figures.max, 0),
+    cpuMsPerRun: Object.fromEntries(Object.entries(figures.cpuMsPerRun).map(([key, ms]) => [key, round(ms)])),
   });
   const json = {
     bench: 'order-saga',
@@ -193,7 +195,6 @@ export function evaluateTargets(input: BenchInput): BenchResult {
         throughputToMinimal: round(phase.orders.perSecond / phase.minimal.perSecond, 2),
         throughputToTopology: round(phase.orders.perSecond / phase.topology.perSecond, 2),
       },
-      cpuMsPerOrder: Object.fromEntries(Object.entries(phase.cpuMsPerOrder).map(([key, ms]) => [key, round(ms)])),
     })),
     outcomes: input.outcomes,
     stock: { ...input.stock, conserved },
@@ -231,11 +232,21 @@ export function renderReport(result: BenchResult): string {
   lines.push(`Load average (1/5/15 min) before: ${input.loadAverage.before}; after: ${input.loadAverage.after}.`);
   lines.push('');
   lines.push(
-    '| phase | run | count | per s | p50 ms | p95 ms | p99 ms | max ms | orders p50 ÷ this p50 | orders/s ÷ this /s |',
+    '| phase | run | count | per s | p50 ms | p95 ms | p99 ms | max ms | orders p50 ÷ this p50 | orders/s ÷ this /s | ' +
+      'CPU ms per run: Temporal | rest of the stack | bench |',
   );
-  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const cpu = (figures: RunFigures) => {
+    const entries = Object.entries(figures.cpuMsPerRun);
+    const temporal = entries.filter(([group]) => group === 'temporal').reduce((sum, [, ms]) => sum + ms, 0);
+    const bench = figures.cpuMsPerRun.bench ?? NaN;
+    const rest = entries
+      .filter(([group]) => group !== 'temporal' && group !== 'bench')
+      .reduce((sum, [, ms]) => sum + ms, 0);
+    return `${cell(temporal)} | ${cell(rest)} | ${cell(bench)}`;
+  };
   for (const phase of input.phases) {
-    const rows: [string, LatencySummary][] = [
+    const rows: [string, RunFigures][] = [
       ['minimal floor', phase.minimal],
       ['saga topology floor', phase.topology],
       ['orders (POST → terminal)', phase.orders],
@@ -245,7 +256,8 @@ export function renderReport(result: BenchResult): string {
       lines.push(
         `| ${phase.name} (load ${phase.loadAverage}) | ${name} | ${figures.count} | ${cell(figures.perSecond, 2)} | ` +
           `${cell(figures.p50)} | ${cell(figures.p95)} | ${cell(figures.p99)} | ${cell(figures.max)} | ` +
-          `${isOrders ? '' : cell(phase.orders.p50 / figures.p50, 2)} | ${isOrders ? '' : cell(phase.orders.perSecond / figures.perSecond, 2)} |`,
+          `${isOrders ? '' : cell(phase.orders.p50 / figures.p50, 2)} | ${isOrders ? '' : cell(phase.orders.perSecond / figures.perSecond, 2)} | ` +
+          `${cpu(figures)} |`,
       );
     }
   }
@@ -285,7 +297,7 @@ export function renderReport(result: BenchResult): string {
     lines.push('');
     lines.push(
       `CPU ms per order, ${phase.name}: ` +
-        Object.entries(phase.cpuMsPerOrder)
+        Object.entries(phase.orders.cpuMsPerRun)
           .map(([group, ms]) => `${group} ${cell(ms, 1)}`)
           .join(', ') +
         '.',

@@ -114,17 +114,14 @@ export function stackProcesses(
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /**
- * CPU seconds used so far per group: the live processes' own time, plus what each supervised process (the group's
- * root) has reaped of its exited children, such as PostgreSQL's ended sessions. Differences between two readings
- * are what the group used in between, as long as no supervised process was restarted meanwhile.
+ * CPU seconds used so far per group: each live process's own time plus what it has reaped of its exited children
+ * (PostgreSQL's ended sessions live on in the postmaster's). Differences between two readings are what the group
+ * used in between, as long as no supervised process was restarted meanwhile.
  */
 export function cpuSecondsByGroup(state: StackState): Map<string, number> {
-  const roots = new Set<number>([state.supervisorPid]);
-  for (const record of Object.values(state.processes)) if (record.pid) roots.add(record.pid);
   const seconds = new Map<string, number>();
-  for (const { pid, group, entry } of stackProcesses(state)) {
-    const ticks = entry.ticks + (roots.has(pid) ? entry.reapedTicks : 0);
-    seconds.set(group, (seconds.get(group) ?? 0) + ticks / TICKS_PER_SECOND);
+  for (const { group, entry } of stackProcesses(state)) {
+    seconds.set(group, (seconds.get(group) ?? 0) + (entry.ticks + entry.reapedTicks) / TICKS_PER_SECOND);
   }
   return seconds;
 }

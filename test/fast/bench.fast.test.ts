@@ -66,7 +66,7 @@ describe('bench options', () => {
 });
 
 function figures(perSecond: number, p50: number, p99 = p50): PhaseResult['minimal'] {
-  return { count: 100, seconds: 100 / perSecond, perSecond, p50, p95: p99, p99, max: p99 };
+  return { count: 100, seconds: 100 / perSecond, perSecond, p50, p95: p99, p99, max: p99, cpuMsPerRun: {} };
 }
 
 function input(overrides: Partial<BenchInput> = {}): BenchInput {
@@ -98,7 +98,6 @@ function input(overrides: Partial<BenchInput> = {}): BenchInput {
         minimal: figures(10, 100),
         topology: figures(6, 160),
         orders: { ...figures(8, 119), requests: 100 },
-        cpuMsPerOrder: {},
         samples: [],
       },
       {
@@ -108,7 +107,6 @@ function input(overrides: Partial<BenchInput> = {}): BenchInput {
         minimal: figures(50, 300),
         topology: figures(30, 500),
         orders: { ...figures(40, 400, 801), requests: 100 },
-        cpuMsPerOrder: {},
         samples: samples.map(({ at, pssKiB, rssKiB }) => ({ at, pssKiB, rssKiB })),
       },
     ],
