@@ -2,11 +2,12 @@
  * `npm run bench`'s arithmetic, options and verdicts, and its reading of a process tree's memory from /proc with
  * real processes (a stand-in supervisor with a child and a grandchild).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { origin, summarizeProfile } from '../bench/cpu-profile-summary';
 import { parseBenchOptions } from '../bench/options';
 import { evaluateTargets, type BenchInput, type PhaseResult } from '../bench/report';
 import { MemorySampler, cpuSecondsByGroup, sampleStack, stackProcesses } from '../bench/stack-memory';
@@ -151,6 +152,7 @@ describe('bench verdicts', () => {
 describe('the memory of a process tree', () => {
   let dir: string;
   let supervisor: ChildProcess;
+  const state = () => JSON.parse(readFileSync(path.join(dir, 'processes.json'), 'utf8'));
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'bench-memory-'));
@@ -174,7 +176,8 @@ describe('the memory of a process tree', () => {
         processes: { worker: { pid: pids.worker }, other: { pid: pids.other }, restarting: { pid: null } },
       }),
     );
-    await sleep(500); // the grandchild is spawned by the worker once it runs
+    // The grandchild is spawned by the worker once that runs (slow on a busy machine).
+    for (let waited = 0; waited < 10_000 && stackProcesses(state()).length < 4; waited += 100) await sleep(100);
   });
 
   afterAll(() => {
@@ -185,8 +188,6 @@ describe('the memory of a process tree', () => {
     }
     rmSync(dir, { recursive: true, force: true });
   });
-
-  const state = () => JSON.parse(readFileSync(path.join(dir, 'processes.json'), 'utf8'));
 
   test('every process under the supervisor is found, in the group of its nearest named ancestor, and nothing else', () => {
     const found = stackProcesses(state());
@@ -216,5 +217,31 @@ describe('the memory of a process tree', () => {
     );
     expect(sampler.samples.at(-1)).toMatchObject({ tag: 'many orders', ordersDone: 7 });
     expect(sampler.peak('many orders')!.pssKiB).toBeGreaterThan(0);
+  });
+});
+
+describe('a CPU profile summary', () => {
+  test('the function that burnt the CPU of a real profiled process comes first', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-profile-'));
+    try {
+      const busy =
+        'function spinForTheBench() { let x = 0; const end = Date.now() + 400; while (Date.now() < end) x += Math.sqrt(x + 1); return x; } spinForTheBench();';
+      const run = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '-e', busy]);
+      expect(run.status).toBe(0);
+      const [file] = readdirSync(dir);
+      const summary = summarizeProfile(JSON.parse(readFileSync(path.join(dir, file!), 'utf8')));
+      const functions = summary.split('| by function |')[1]!.split('\n');
+      expect(functions[2]).toMatch(/^\| spinForTheBench /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('code is attributed to its package, project folder or Node', () => {
+    expect(origin('file:///x/node_modules/@prisma/client/runtime/a.js', 'f')).toBe('@prisma/client');
+    expect(origin('/x/node_modules/pg/lib/client.js', 'f')).toBe('pg');
+    expect(origin('node:internal/streams/readable', 'f')).toBe('node (internals)');
+    expect(origin('', '(garbage collector)')).toBe('(garbage collector)');
+    expect(origin(`file://${path.resolve(__dirname, '..', '..')}/dist/services/order.js`, 'f')).toBe('services/');
   });
 });
