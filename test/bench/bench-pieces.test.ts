@@ -84,7 +84,7 @@ describe('the engine floors', () => {
     expect(order.status).toBe('COMPLETED');
     const orderHistory = await system.client.workflow.getHandle(`order-${order.orderId}`).fetchHistory();
 
-    const run = await floors.withWorkers('topology', (runOne) => runOne());
+    const run = await floors.withWorkers(['topology'], (runOne) => runOne('topology'));
     const floorHistory = await floors.client.workflow.getHandle(run.workflowId).fetchHistory();
     const prefix = run.workflowId.replace(/-topology-\d+$/, '-');
 
@@ -99,7 +99,7 @@ describe('the engine floors', () => {
   });
 
   test('the minimal floor runs three activities on the workflow queue and nothing else', async () => {
-    const run = await floors.withWorkers('minimal', (runOne) => runOne());
+    const run = await floors.withWorkers(['minimal'], (runOne) => runOne('minimal'));
     const history = await floors.client.workflow.getHandle(run.workflowId).fetchHistory();
     const prefix = run.workflowId.replace(/-minimal-\d+$/, '-');
     expect(shape(history.events ?? [], prefix)).toEqual({

@@ -8,7 +8,9 @@
  * - Engine floors, on the stack's Temporal server, run by workers inside this process on task queues of their own:
  *   the minimal order (reserve ‖ redeem → charge, 3 no-op activities on one queue) and the saga's topology (the
  *   activities, local activities and queues of a successful order, all no-ops).
- * - Phases: 1 client (N runs one after another), then many clients (16) for a duration.
+ * - Phases: 1 client (N runs one after another), then many clients (16) for a duration. Within a phase the floors
+ *   and the orders take turns (1 client: one run each in turn; many: blocks over --rounds rounds), so that all
+ *   three see the same machine even when other work on it comes and goes.
  * - The stack's memory: RSS and PSS of every process under its supervisor (processes.json, smaps_rollup), sampled
  *   throughout; PSS after 1,000 orders and its slope over the many-clients phase (the soak: --duration 600).
  * - Stock is conserved: stock before − after = units of the completed orders.
@@ -20,15 +22,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { EngineFloors, FLOOR_TITLES, type FloorName } from './engine-floors';
+import { EngineFloors, type FloorName } from './engine-floors';
 import { BenchError, GatewayClient, type PlacedOrder } from './gateway-client';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options';
-import { evaluateTargets, renderReport, type BenchResult, type PhaseResult } from './report';
+import { evaluateTargets, renderReport, type BenchResult, type PhaseResult, type RunFigures } from './report';
 import { MemorySampler, cpuSecondsByGroup, readStackState } from './stack-memory';
 import { summarize } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ITEM_PRICE = 1000;
+/** The slowest orders of each phase are named in the JSON line, to look up their workflow histories. */
+const SLOWEST_KEPT = 5;
 
 /** Runs `runOne` from `clients` concurrent clients until `runs` were started or `seconds` have passed. */
 async function drive(
@@ -51,27 +55,47 @@ async function drive(
   return { latencies, seconds: (performance.now() - started) / 1000 };
 }
 
-/**
- * Runs `body` and divides the CPU time each group of the stack's processes, and this process (the clients and the
- * floors' workers), used meanwhile by the runs it made.
- */
-async function measuringCpu<T extends { latencies: number[] }>(
+type RunKind = FloorName | 'orders';
+const RUN_KINDS: RunKind[] = ['minimal', 'topology', 'orders'];
+
+/** Runs `body`, and reads the CPU seconds each group of the stack's processes and this process used meanwhile. */
+async function measuringCpu(
   stateFile: string,
-  body: () => Promise<T>,
-): Promise<{ run: T; cpuMsPerRun: Record<string, number> }> {
+  body: () => Promise<{ latencies: number[]; seconds: number }>,
+): Promise<{ latencies: number[]; seconds: number; cpuSeconds: Map<string, number> }> {
   const before = cpuSecondsByGroup(readStackState(stateFile));
   const ownBefore = process.cpuUsage();
   const run = await body();
   const after = cpuSecondsByGroup(readStackState(stateFile));
   const own = process.cpuUsage(ownBefore);
-  const runs = Math.max(1, run.latencies.length);
-  const perRun: [string, number][] = [...after].map(([group, seconds]) => [
-    group,
-    ((seconds - (before.get(group) ?? 0)) * 1000) / runs,
-  ]);
-  perRun.sort((a, b) => b[1] - a[1]);
-  perRun.push(['bench', (own.user + own.system) / 1000 / runs]);
-  return { run, cpuMsPerRun: Object.fromEntries(perRun) };
+  const cpuSeconds = new Map([...after].map(([group, seconds]) => [group, seconds - (before.get(group) ?? 0)]));
+  cpuSeconds.set('bench', (own.user + own.system) / 1e6);
+  return { ...run, cpuSeconds };
+}
+
+/** The runs of one kind (a floor, the orders) across the rounds of a phase. */
+class RunTotals {
+  private readonly latencies: number[] = [];
+  private seconds = 0;
+  private readonly cpuSeconds = new Map<string, number>();
+
+  add(run: { latencies: number[]; seconds: number; cpuSeconds: Map<string, number> }): void {
+    this.latencies.push(...run.latencies);
+    this.seconds += run.seconds;
+    for (const [group, seconds] of run.cpuSeconds)
+      this.cpuSeconds.set(group, (this.cpuSeconds.get(group) ?? 0) + seconds);
+  }
+
+  /** Throughput over the time spent on this kind; CPU ms per run by group, largest first, the bench last. */
+  figures(): RunFigures {
+    const runs = Math.max(1, this.latencies.length);
+    const perRun = [...this.cpuSeconds]
+      .filter(([group]) => group !== 'bench')
+      .map(([group, seconds]): [string, number] => [group, (seconds * 1000) / runs])
+      .sort((a, b) => b[1] - a[1]);
+    perRun.push(['bench', ((this.cpuSeconds.get('bench') ?? 0) * 1000) / runs]);
+    return { ...summarize(this.latencies, this.seconds), cpuMsPerRun: Object.fromEntries(perRun) };
+  }
 }
 
 function loadAverage(): string {
@@ -113,7 +137,7 @@ async function main(options: BenchOptions): Promise<BenchResult> {
   const stockBefore = await gateway.stockOf(itemId);
 
   // The floor workers' state changes at every phase are noise in the benchmark's output.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
   const floors = await EngineFloors.connect(options.temporal, options.namespace, runId);
   const sampler = new MemorySampler(stateFile, options.sampleMs).start();
   const loadBefore = loadAverage();
@@ -128,46 +152,69 @@ async function main(options: BenchOptions): Promise<BenchResult> {
     return order;
   };
 
+  const slowest: Record<string, { orderId: string; ms: number }[]> = {};
+  let phaseTag = 'warm-up';
+  let requests = 0;
+  const runOrder = async () => {
+    const order = await placeOne();
+    requests += order.requests;
+    const kept = (slowest[phaseTag] ??= []);
+    kept.push({ orderId: order.orderId, ms: Math.round(order.ms) });
+    kept.sort((a, b) => b.ms - a.ms).splice(SLOWEST_KEPT);
+    return order.ms;
+  };
+
   const phases: PhaseResult[] = [];
   try {
     log(`gateway ${options.gateway}, Temporal ${floors.target}, server ${await floors.serverVersion()}`);
-    log(`item ${itemId} with stock ${stockBefore}; warming up (${options.warmup} of each)`);
-    sampler.mark('warm-up');
-    for (const floor of ['minimal', 'topology'] as FloorName[]) {
-      await floors.withWorkers(floor, (runOne) => drive(1, { runs: options.warmup }, async () => (await runOne()).ms));
-    }
-    await drive(1, { runs: options.warmup }, async () => (await placeOne()).ms);
+    await floors.withWorkers(['minimal', 'topology'], async (runFloor) => {
+      const runners: Record<RunKind, () => Promise<number>> = {
+        minimal: async () => (await runFloor('minimal')).ms,
+        topology: async () => (await runFloor('topology')).ms,
+        orders: runOrder,
+      };
+      log(`item ${itemId} with stock ${stockBefore}; warming up (${options.warmup} of each)`);
+      sampler.mark('warm-up');
+      for (const kind of RUN_KINDS) await drive(1, { runs: options.warmup }, runners[kind]);
 
-    for (const phase of options.phases) {
-      const clients = phase === 'one' ? 1 : options.clients;
-      const name = `${clients} client${clients === 1 ? '' : 's'}`;
-      const result = { name, clients, loadAverage: loadAverage() } as PhaseResult;
-      for (const floor of ['minimal', 'topology'] as FloorName[]) {
-        log(`${name}: ${FLOOR_TITLES[floor]}`);
-        sampler.mark(`${phase} ${floor}`);
-        const limit = phase === 'one' ? { runs: options.orders } : { seconds: options.floorSeconds };
-        const { run, cpuMsPerRun } = await measuringCpu(stateFile, () =>
-          floors.withWorkers(floor, (runOne) => drive(clients, limit, async () => (await runOne()).ms)),
+      for (const phase of options.phases) {
+        const clients = phase === 'one' ? 1 : options.clients;
+        const name = `${clients} client${clients === 1 ? '' : 's'}`;
+        phaseTag = name;
+        requests = 0;
+        const totals = Object.fromEntries(RUN_KINDS.map((kind) => [kind, new RunTotals()])) as Record<
+          RunKind,
+          RunTotals
+        >;
+        const loadAtStart = loadAverage();
+        // Interleaved, so that the floors and the orders see the same machine (whose load may change meanwhile):
+        // 1 client: one run of each kind in turn; many clients: blocks of each kind in turn, over `rounds` rounds.
+        const rounds = phase === 'one' ? options.orders : options.rounds;
+        log(
+          `${name}: ${rounds} rounds of ${phase === 'one' ? 'one run' : 'a block'} each of the minimal floor, ` +
+            'the saga topology floor and the orders',
         );
-        result[floor] = { ...summarize(run.latencies, run.seconds), cpuMsPerRun };
+        for (let round = 0; round < rounds; round += 1) {
+          for (const kind of RUN_KINDS) {
+            sampler.mark(`${phase} ${kind}`);
+            const seconds = (kind === 'orders' ? options.durationSeconds : options.floorSeconds) / rounds;
+            const limit = phase === 'one' ? { runs: 1 } : { seconds };
+            totals[kind].add(await measuringCpu(stateFile, () => drive(clients, limit, runners[kind])));
+          }
+        }
+        phases.push({
+          name,
+          clients,
+          loadAverage: loadAtStart,
+          minimal: totals.minimal.figures(),
+          topology: totals.topology.figures(),
+          orders: { ...totals.orders.figures(), requests, slowest: slowest[name] ?? [] },
+          samples: sampler.samples
+            .filter((sample) => sample.tag === `${phase} orders`)
+            .map((sample) => ({ at: sample.at, pssKiB: sample.pssKiB, rssKiB: sample.rssKiB })),
+        });
       }
-      log(`${name}: orders through the gateway`);
-      sampler.mark(`${phase} orders`);
-      let requests = 0;
-      const limit = phase === 'one' ? { runs: options.orders } : { seconds: options.durationSeconds };
-      const { run, cpuMsPerRun } = await measuringCpu(stateFile, () =>
-        drive(clients, limit, async () => {
-          const order = await placeOne();
-          requests += order.requests;
-          return order.ms;
-        }),
-      );
-      result.orders = { ...summarize(run.latencies, run.seconds), requests, cpuMsPerRun };
-      result.samples = sampler.samples
-        .filter((sample) => sample.tag === `${phase} orders`)
-        .map((sample) => ({ at: sample.at, pssKiB: sample.pssKiB, rssKiB: sample.rssKiB }));
-      phases.push(result);
-    }
+    });
   } finally {
     sampler.stop();
     await floors.close();

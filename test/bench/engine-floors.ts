@@ -16,11 +16,6 @@ export interface FloorRun {
   workflowId: string;
 }
 
-export const FLOOR_TITLES: Record<FloorName, string> = {
-  minimal: 'minimal floor: reserve ‖ redeem → charge (3 no-op activities, 1 queue)',
-  topology: "saga topology floor: the saga's activities and queues, no-op",
-};
-
 const noop = async () => {};
 const NOOP_ACTIVITIES: NoopActivities = {
   reserveStock: noop,
@@ -70,29 +65,37 @@ export class EngineFloors {
   }
 
   /**
-   * Runs `body` while the floor's workers poll, then shuts them down. The topology floor has one worker per queue
-   * (workflow and local activities on the `orders` one, as in the stack); the minimal floor one worker.
+   * Runs `body` while the workers of the given floors poll, then shuts them down. The topology floor has one worker
+   * per queue (workflow and local activities on the `orders` one, as in the stack); the minimal floor one worker.
    */
-  async withWorkers<T>(floor: FloorName, body: (runOne: () => Promise<FloorRun>) => Promise<T>): Promise<T> {
+  async withWorkers<T>(
+    floorNames: FloorName[],
+    body: (runOne: (floor: FloorName) => Promise<FloorRun>) => Promise<T>,
+  ): Promise<T> {
     const queues = this.queues();
+    const minimalQueue = `${this.prefix}-minimal`;
     const common = { connection: this.connection, namespace: this.namespace, activities: NOOP_ACTIVITIES };
-    const workers =
-      floor === 'minimal'
-        ? [await Worker.create({ ...common, taskQueue: `${this.prefix}-minimal`, workflowBundle: this.bundle })]
-        : await Promise.all([
-            Worker.create({ ...common, taskQueue: queues.orders, workflowBundle: this.bundle }),
-            Worker.create({ ...common, taskQueue: queues.items }),
-            Worker.create({ ...common, taskQueue: queues.coupons }),
-            Worker.create({ ...common, taskQueue: queues.payments }),
-          ]);
+    const workers = await Promise.all(
+      floorNames.flatMap((floor) =>
+        floor === 'minimal'
+          ? [Worker.create({ ...common, taskQueue: minimalQueue, workflowBundle: this.bundle })]
+          : [
+              Worker.create({ ...common, taskQueue: queues.orders, workflowBundle: this.bundle }),
+              Worker.create({ ...common, taskQueue: queues.items }),
+              Worker.create({ ...common, taskQueue: queues.coupons }),
+              Worker.create({ ...common, taskQueue: queues.payments }),
+            ],
+      ),
+    );
     const running = workers.map((worker) => worker.run());
     let sequence = 0;
-    const runOne = async (): Promise<FloorRun> => {
+    const runOne = async (floor: FloorName): Promise<FloorRun> => {
+      if (!floorNames.includes(floor)) throw new Error(`no workers poll for the ${floor} floor`);
       const started = performance.now();
       sequence += 1;
       const workflowId = `${this.prefix}-${floor}-${sequence}`;
       if (floor === 'minimal') {
-        await this.client.workflow.execute('minimalFloor', { taskQueue: `${this.prefix}-minimal`, workflowId });
+        await this.client.workflow.execute('minimalFloor', { taskQueue: minimalQueue, workflowId });
       } else {
         await this.client.workflow.execute('sagaTopologyFloor', {
           taskQueue: queues.orders,

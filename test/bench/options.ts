@@ -15,6 +15,8 @@ export interface BenchOptions {
   /** Seconds of the many-clients phase for each floor (the floors need no soak). */
   floorSeconds: number;
   clients: number;
+  /** The many-clients phase alternates blocks of each floor and of the orders this many times. */
+  rounds: number;
   warmup: number;
   sampleMs: number;
   phases: ('one' | 'many')[];
@@ -29,12 +31,13 @@ export const USAGE = `Usage: npm run bench -- [options]   (against a running sta
   --namespace NAME       Temporal namespace (default default)
   --data-dir DIR         the stack's data folder holding processes.json (default .data; --cluster: .data/cluster)
   --cluster              the defaults of npm run start:cluster (CLUSTER_* variables are read)
-  --orders N             orders (and runs of each floor) of the 1-client phase (default 100)
-  --duration S           seconds of the many-client phase of orders (default 60; the soak: 600)
-  --floor-duration S     seconds of the many-client phase of each floor (default: the duration, at most 60)
+  --orders N             orders (and runs of each floor, in turn) of the 1-client phase (default 100)
+  --duration S           seconds of orders in the many-client phase (default 60; the soak: 600)
+  --floor-duration S     seconds of each floor in the many-client phase (default: the duration, at most 60)
   --clients N            clients of the many-client phase (default 16)
+  --rounds N             the many-client phase alternates blocks of each floor and of the orders N times (default 3)
   --warmup N             orders and runs of each floor before measuring, not counted (default 5)
-  --sample-ms MS         memory sampling interval (default 1000)
+  --sample-ms MS         memory sampling interval (default 5000; a sample of the whole tree costs ~0.1 s of CPU)
   --phases LIST          one,many (default both)
   --customer EMAIL:PASSWORD, --admin EMAIL:PASSWORD   accounts (default the seed data's)`;
 
@@ -66,6 +69,7 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       duration: { type: 'string' },
       'floor-duration': { type: 'string' },
       clients: { type: 'string' },
+      rounds: { type: 'string' },
       warmup: { type: 'string' },
       'sample-ms': { type: 'string' },
       phases: { type: 'string' },
@@ -95,8 +99,9 @@ export function parseBenchOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     durationSeconds,
     floorSeconds: positive('floor-duration', values['floor-duration'], Math.min(durationSeconds, 60)),
     clients: positive('clients', values.clients, 16),
+    rounds: positive('rounds', values.rounds, 3),
     warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup, 5),
-    sampleMs: positive('sample-ms', values['sample-ms'], 1000),
+    sampleMs: positive('sample-ms', values['sample-ms'], 5000),
     phases: phases as BenchOptions['phases'],
     customer: account('customer', values.customer, { email: 'swcho@naver.com', password: '12345678' }),
     admin: account('admin', values.admin, { email: 'admin@example.com', password: 'admin-password-1234' }),

@@ -11,7 +11,7 @@ export interface PhaseResult {
   loadAverage: string;
   minimal: RunFigures;
   topology: RunFigures;
-  orders: RunFigures & { requests: number };
+  orders: RunFigures & { requests: number; slowest?: { orderId: string; ms: number }[] };
   /** Total memory samples taken during the orders run. */
   samples: { at: number; pssKiB: number; rssKiB: number }[];
 }
@@ -188,7 +188,7 @@ export function evaluateTargets(input: BenchInput): BenchResult {
       loadAverage: phase.loadAverage,
       minimal: summary(phase.minimal),
       topology: summary(phase.topology),
-      orders: { ...summary(phase.orders), requests: phase.orders.requests },
+      orders: { ...summary(phase.orders), requests: phase.orders.requests, slowest: phase.orders.slowest ?? [] },
       ratios: {
         p50ToMinimal: round(phase.orders.p50 / phase.minimal.p50, 2),
         p50ToTopology: round(phase.orders.p50 / phase.topology.p50, 2),

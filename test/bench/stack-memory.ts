@@ -187,9 +187,9 @@ export class MemorySampler {
     return this;
   }
 
+  /** Tags the samples from now on; takes none itself (a sample of the tree costs CPU of its own). */
   mark(tag: string): void {
     this.tag = tag;
-    this.sample();
   }
 
   /** The bench's completed orders so far, recorded with each sample (for "PSS after 1,000 orders"). */

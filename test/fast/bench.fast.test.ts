@@ -206,9 +206,10 @@ describe('the memory of a process tree', () => {
     expect(cpuSecondsByGroup(state()).get('worker')).toBeGreaterThan(0);
   });
 
-  test('the sampler keeps samples tagged by phase, with the orders done so far', () => {
+  test('the sampler keeps samples tagged by phase, with the orders done so far', async () => {
     const sampler = new MemorySampler(path.join(dir, 'processes.json'), 50).start();
     sampler.mark('one orders');
+    await sleep(200);
     sampler.countOrders(7);
     sampler.mark('many orders');
     sampler.stop();
