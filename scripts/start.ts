@@ -8,9 +8,8 @@
  * everything in reverse order and keeps the data for the next start. The running pids are kept in
  * `$DATA_DIR/processes.json`.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import {
   ConfigError,
   DEFAULT_TEMPORAL_UI_PORT,
@@ -102,11 +101,18 @@ function nodeProcess(name: string, entry: string, env: NodeJS.ProcessEnv): Omit<
   return { name, command: process.execPath, args, cwd: ROOT, env };
 }
 
+/** The bundle `npm run build` wrote last; npm start's prestart (build-if-stale) rebuilds it when a source is newer. */
+const PREBUILT_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
+
 /**
- * Bundles the workflow code once, so that a restarted order worker loads the bundle instead of running webpack
- * again. Written whole and renamed into place: a worker never reads half a bundle.
+ * The workflow code bundled once, so that a restarted order worker loads the bundle instead of running webpack
+ * again. Compiled (`npm start`), that is the build's own bundle: bundling here would cost seconds of start-up and
+ * keep webpack's ~100 MiB in this supervisor for as long as the stack runs (docs/benchmarks.md). From source, it is
+ * bundled here, written whole and renamed into place: a worker never reads half a bundle.
  */
 async function bundleWorkflows(): Promise<string> {
+  if (COMPILED && existsSync(PREBUILT_BUNDLE)) return PREBUILT_BUNDLE;
+  const { bundleWorkflowCode } = await import('@temporalio/worker');
   const { code } = await bundleWorkflowCode(workflowBundleOptions());
   mkdirSync(DATA_DIR, { recursive: true });
   writeFileSync(`${WORKFLOW_BUNDLE}.tmp`, code);
