@@ -25,35 +25,14 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { EngineFloors, type FloorName } from './engine-floors';
 import { BenchError, GatewayClient, type PlacedOrder } from './gateway-client';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options';
-import { evaluateTargets, renderReport, type BenchResult, type PhaseResult, type RunFigures } from './report';
+import { evaluateTargets, renderReport, type BenchResult, type PhaseResult } from './report';
 import { MemorySampler, cpuSecondsByGroup, readStackState } from './stack-memory';
-import { summarize } from './stats';
+import { RunTotals, drive, type Drive } from './drive';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ITEM_PRICE = 1000;
 /** The slowest orders of each phase are named in the JSON line, to look up their workflow histories. */
 const SLOWEST_KEPT = 5;
-
-/** Runs `runOne` from `clients` concurrent clients until `runs` were started or `seconds` have passed. */
-async function drive(
-  clients: number,
-  limit: { runs: number } | { seconds: number },
-  runOne: () => Promise<number>,
-): Promise<{ latencies: number[]; seconds: number }> {
-  const latencies: number[] = [];
-  const started = performance.now();
-  const deadline = 'seconds' in limit ? started + limit.seconds * 1000 : Infinity;
-  let claimed = 0;
-  const client = async () => {
-    for (;;) {
-      if ('runs' in limit ? claimed >= limit.runs : performance.now() >= deadline) return;
-      claimed += 1;
-      latencies.push(await runOne());
-    }
-  };
-  await Promise.all(Array.from({ length: clients }, client));
-  return { latencies, seconds: (performance.now() - started) / 1000 };
-}
 
 type RunKind = FloorName | 'orders';
 const RUN_KINDS: RunKind[] = ['minimal', 'topology', 'orders'];
@@ -61,8 +40,8 @@ const RUN_KINDS: RunKind[] = ['minimal', 'topology', 'orders'];
 /** Runs `body`, and reads the CPU seconds each group of the stack's processes and this process used meanwhile. */
 async function measuringCpu(
   stateFile: string,
-  body: () => Promise<{ latencies: number[]; seconds: number }>,
-): Promise<{ latencies: number[]; seconds: number; cpuSeconds: Map<string, number> }> {
+  body: () => Promise<Drive>,
+): Promise<Drive & { cpuSeconds: Map<string, number> }> {
   const before = cpuSecondsByGroup(readStackState(stateFile));
   const ownBefore = process.cpuUsage();
   const run = await body();
@@ -71,31 +50,6 @@ async function measuringCpu(
   const cpuSeconds = new Map([...after].map(([group, seconds]) => [group, seconds - (before.get(group) ?? 0)]));
   cpuSeconds.set('bench', (own.user + own.system) / 1e6);
   return { ...run, cpuSeconds };
-}
-
-/** The runs of one kind (a floor, the orders) across the rounds of a phase. */
-class RunTotals {
-  private readonly latencies: number[] = [];
-  private seconds = 0;
-  private readonly cpuSeconds = new Map<string, number>();
-
-  add(run: { latencies: number[]; seconds: number; cpuSeconds: Map<string, number> }): void {
-    this.latencies.push(...run.latencies);
-    this.seconds += run.seconds;
-    for (const [group, seconds] of run.cpuSeconds)
-      this.cpuSeconds.set(group, (this.cpuSeconds.get(group) ?? 0) + seconds);
-  }
-
-  /** Throughput over the time spent on this kind; CPU ms per run by group, largest first, the bench last. */
-  figures(): RunFigures {
-    const runs = Math.max(1, this.latencies.length);
-    const perRun = [...this.cpuSeconds]
-      .filter(([group]) => group !== 'bench')
-      .map(([group, seconds]): [string, number] => [group, (seconds * 1000) / runs])
-      .sort((a, b) => b[1] - a[1]);
-    perRun.push(['bench', ((this.cpuSeconds.get('bench') ?? 0) * 1000) / runs]);
-    return { ...summarize(this.latencies, this.seconds), cpuMsPerRun: Object.fromEntries(perRun) };
-  }
 }
 
 function loadAverage(): string {

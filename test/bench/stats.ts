@@ -19,12 +19,15 @@ export interface LatencySummary {
   max: number;
 }
 
-/** Throughput and latency percentiles (ms) of runs that took `latencies` within `seconds` of wall time. */
-export function summarize(latencies: readonly number[], seconds: number): LatencySummary {
+/**
+ * Latency percentiles (ms) of runs that took `latencies`, and their throughput: `counted` of them (all, unless told)
+ * ended within `seconds`.
+ */
+export function summarize(latencies: readonly number[], seconds: number, counted = latencies.length): LatencySummary {
   return {
     count: latencies.length,
     seconds,
-    perSecond: seconds > 0 ? latencies.length / seconds : NaN,
+    perSecond: seconds > 0 ? counted / seconds : NaN,
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),

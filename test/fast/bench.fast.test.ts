@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { origin, summarizeProfile } from '../bench/cpu-profile-summary';
+import { RunTotals, drive } from '../bench/drive';
 import { parseBenchOptions } from '../bench/options';
 import { evaluateTargets, type BenchInput, type PhaseResult } from '../bench/report';
 import { MemorySampler, cpuSecondsByGroup, sampleStack, stackProcesses } from '../bench/stack-memory';
@@ -24,12 +25,70 @@ describe('bench arithmetic', () => {
 
   test('a summary counts runs per second of wall time', () => {
     expect(summarize([100, 200, 300, 400], 2)).toMatchObject({ count: 4, perSecond: 2, p50: 200, max: 400 });
+    expect(summarize([100, 200, 300, 400], 2, 3)).toMatchObject({ count: 4, perSecond: 1.5 });
   });
 
   test('the slope is the least-squares one', () => {
     expect(slope([0, 1, 2, 3].map((x) => ({ x, y: 10 + 2 * x })))).toBeCloseTo(2);
     expect(slope([0, 1, 2, 3].map((x) => ({ x, y: x % 2 ? 11 : 9 })))).toBeCloseTo(0.4);
     expect(slope([{ x: 1, y: 1 }])).toBeNaN();
+  });
+});
+
+describe('bench load', () => {
+  test('a timed drive counts throughput at full concurrency, not the filling or the draining', async () => {
+    const run = await drive(4, { seconds: 1 }, async () => {
+      await sleep(100);
+      return 100;
+    });
+    // 4 clients of 100 ms runs: 40 per second once all are busy; the runs in flight at the deadline still end.
+    expect(run.latencies.length).toBeGreaterThanOrEqual(36);
+    expect(run.counted / run.seconds).toBeGreaterThan(34);
+    expect(run.counted / run.seconds).toBeLessThan(44);
+    expect(run.seconds).toBeLessThan(1);
+  });
+
+  test('a counted drive runs exactly that many, one client after another', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const run = await drive(1, { runs: 5 }, async () => {
+      most = Math.max(most, ++inFlight);
+      await sleep(5);
+      inFlight -= 1;
+      return 5;
+    });
+    expect(run).toMatchObject({ counted: 5 });
+    expect(run.latencies).toHaveLength(5);
+    expect(most).toBe(1);
+  });
+
+  test('totals add the blocks of a kind: runs over seconds, CPU per run by group, the bench last', () => {
+    const totals = new RunTotals();
+    totals.add({
+      latencies: [100, 300],
+      counted: 2,
+      seconds: 1,
+      cpuSeconds: new Map([
+        ['temporal', 0.2],
+        ['bench', 0.1],
+      ]),
+    });
+    totals.add({
+      latencies: [200, 400],
+      counted: 1,
+      seconds: 1,
+      cpuSeconds: new Map([
+        ['temporal', 0.2],
+        ['gateway', 0.4],
+      ]),
+    });
+    const figures = totals.figures();
+    expect(figures).toMatchObject({ count: 4, perSecond: 1.5, p50: 200, max: 400 });
+    expect(Object.entries(figures.cpuMsPerRun)).toEqual([
+      ['temporal', 100],
+      ['gateway', 100],
+      ['bench', 25],
+    ]);
   });
 });
 
