@@ -76,6 +76,7 @@ function machine(): string {
 }
 
 async function main(options: BenchOptions): Promise<BenchResult> {
+  const commit = gitCommit(); // the code that runs, even if the tree changes meanwhile
   const stateFile = path.join(options.dataDir, 'processes.json');
   if (!existsSync(stateFile)) {
     throw new BenchError(`${stateFile} does not exist: is the stack running, with this --data-dir?`);
@@ -178,7 +179,7 @@ async function main(options: BenchOptions): Promise<BenchResult> {
   const completed = outcomes.get('COMPLETED') ?? 0;
   return evaluateTargets({
     date: new Date().toISOString(),
-    commit: gitCommit(),
+    commit,
     machine: machine(),
     gateway: options.gateway,
     temporal: floors.target,
