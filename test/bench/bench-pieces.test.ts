@@ -1,8 +1,8 @@
 /**
  * The pieces of `npm run bench` against the real system: its HTTP client waits for orders as a real client does
  * (one request when the order ends within the POST's wait, long polls after), and its saga topology floor keeps
- * the shape of a real order's workflow (the same activities on as many queues, as many local writes and workflow
- * tasks), so that a change of the saga that the floor does not follow fails here.
+ * the shape of a real order's workflow (the same activities on as many queues, as many local writes, and workflow
+ * tasks give or take the parallel join), so that a change of the saga that the floor does not follow fails here.
  */
 import type { temporal } from '@temporalio/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -95,7 +95,11 @@ describe('the engine floors', () => {
       'redeemCoupons on coupons',
       'reserveStock on items',
     ]);
-    expect(shape(floorHistory.events ?? [], prefix)).toEqual(saga);
+    // The parallel reserve and redeem end in one workflow task or in two, as their results reach the server
+    // together or apart, in the saga and in the floor alike; every other count is exact.
+    const floor = shape(floorHistory.events ?? [], prefix);
+    expect({ ...floor, workflowTasks: undefined }).toEqual({ ...saga, workflowTasks: undefined });
+    expect(Math.abs(floor.workflowTasks - saga.workflowTasks)).toBeLessThanOrEqual(1);
   });
 
   test('the minimal floor runs three activities on the workflow queue and nothing else', async () => {
