@@ -1,7 +1,7 @@
 /** Jest: TypeScript through SWC; one worker, because the tests share one Temporal server and one PostgreSQL. */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test', '<rootDir>/domain'],
+  roots: ['<rootDir>/test'], // domain/'s pure tests run in the fast tier
   testMatch: ['**/*.test.ts'],
   // The fast tier needs none of the global setup; it runs on its own (jest.fast.config.js, `npm run test:fast`).
   // The fast tier has its own config (jest.fast.config.js); the whole-stack test runs beside the others in

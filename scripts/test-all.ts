@@ -1,13 +1,14 @@
 /**
- * `npm test`, in three lanes side by side:
+ * `npm test`, in four lanes side by side:
  * - the main Jest suite in two shards (`--shard=1/2`, `--shard=2/2`, balanced by test/support/sequencer.js), each
  *   in its own Jest process with its own PostgreSQL and Temporal dev server (test/support/global-setup.ts);
- * - the checks and the tests that run private `npm start` stacks, one after the other: ESLint and Prettier, the
- *   type check, the fast tier, the short chaos soak, then the whole-stack supervisor test.
+ * - the checks, one after the other: ESLint and Prettier, the type check, the fast tier;
+ * - the tests that run private `npm start` stacks, one after the other: the short chaos soak, then the
+ *   whole-stack supervisor test.
  * Most of the main suite waits on real clocks (step bounds, timeouts, processes starting), so the lanes use each
  * other's idle time. Every step runs even when an earlier one failed, so one run reports every failure. The first
  * shard prints as it goes; the other lanes' output is kept and printed after it, so each reads whole. Exits
- * non-zero when any step fails. Arguments go to the chaos soak (`--orders 60 --kill-every 5`).
+ * non-zero when any step fails. Arguments go to the chaos soak (`--orders 60 --concurrency 8 --kill-every 5`).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -68,12 +69,14 @@ async function main(): Promise<number> {
     tool('prettier', 'prettier/bin/prettier.cjs', '--check', '.'),
     tool('typecheck', 'typescript/bin/tsc', '-p', '.'),
     jest('fast tier', 'jest.fast.config.js'),
+  ]);
+  const stacks = sequence([
     node('chaos soak', ['--import', 'tsx', 'scripts/chaos.ts', ...process.argv.slice(2)]),
     jest('npm start test', 'jest.stack.config.js'),
   ]);
   const secondShard = run(jest('main suite, shard 2/2', undefined, '--shard=2/2'), true);
   const firstShard = await run(jest('main suite, shard 1/2', undefined, '--shard=1/2'), false);
-  const others = [await secondShard, ...(await checks)];
+  const others = [await secondShard, ...(await checks), ...(await stacks)];
   for (const outcome of others) {
     process.stdout.write(`\n--- ${outcome.name} (ran beside shard 1/2, ${outcome.seconds} s) ---\n${outcome.output}`);
   }

@@ -1,8 +1,8 @@
 /**
  * The pieces of `npm run bench` against the real system: its HTTP client waits for orders as a real client does
  * (one request when the order ends within the POST's wait, long polls after), and its saga topology floor keeps
- * the shape of a real order's workflow (the same activities on as many queues, as many local writes, and workflow
- * tasks give or take the parallel join), so that a change of the saga that the floor does not follow fails here.
+ * the shape of a real order's workflow (the same activities on as many queues, as many local writes), so that a
+ * change of the saga that the floor does not follow fails here.
  */
 import type { temporal } from '@temporalio/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -77,7 +77,7 @@ function shape(events: HistoryEvent[], queuePrefix: string) {
 }
 
 describe('the engine floors', () => {
-  test('the saga topology floor runs what a successful order runs: the same activities, queues, local writes and workflow tasks', async () => {
+  test('the saga topology floor runs what a successful order runs: the same activities, queues and local writes', async () => {
     const client = new GatewayClient(system.baseUrl);
     const item = await anItem(system, { price: 900 });
     const order = await client.placeAndWait(customer.token, item.id, 900);
@@ -95,11 +95,11 @@ describe('the engine floors', () => {
       'redeemCoupons on coupons',
       'reserveStock on items',
     ]);
-    // The parallel reserve and redeem end in one workflow task or in two, as their results reach the server
-    // together or apart, in the saga and in the floor alike; every other count is exact.
+    // Workflow tasks are not compared: their number follows timing, not the code (the parallel reserve and
+    // redeem end in one task or two as their results reach the server together or apart, and a local write that
+    // outlasts most of a task's timeout adds a task to keep it alive).
     const floor = shape(floorHistory.events ?? [], prefix);
-    expect({ ...floor, workflowTasks: undefined }).toEqual({ ...saga, workflowTasks: undefined });
-    expect(Math.abs(floor.workflowTasks - saga.workflowTasks)).toBeLessThanOrEqual(1);
+    expect({ ...floor, workflowTasks: 0 }).toEqual({ ...saga, workflowTasks: 0 });
   });
 
   test('the minimal floor runs three activities on the workflow queue and nothing else', async () => {

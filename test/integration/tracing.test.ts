@@ -176,7 +176,15 @@ afterAll(async () => {
 
 test('when an order is placed, then its one trace holds spans of the gateway, the order worker and each service worker, down to SQL', async () => {
   const admin = await login('admin@example.com', 'admin-password-1234');
-  const customer = await login('swcho@naver.com', '12345678');
+  // A customer of its own: the seeded one may hold open orders of other tests on this database (429 at five).
+  const account = {
+    email: `traced-${Date.now()}@example.com`,
+    name: 'traced',
+    address: '서울 동작구',
+    password: 'a long enough password',
+  };
+  expect((await call('POST', '/users', account)).status).toBe(201);
+  const customer = await login(account.email, account.password);
   const item = await call('POST', '/items', { name: 'traced', size: 'M', price: 1000, stockQuantity: 5 }, admin);
   expect(item.status).toBe(201);
   const placed = await call(
