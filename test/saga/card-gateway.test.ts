@@ -131,9 +131,14 @@ describe('the card gateway on its own', () => {
     const orderId = anOrderId();
     await gateway.capture({ idempotencyKey: chargeKey(orderId), amount: 1_000, cardToken: 'tok_visa' });
 
-    await expect(
+    const { error } = await settle(
       gateway.capture({ idempotencyKey: chargeKey(orderId), amount: 2_000, cardToken: 'tok_visa' }),
-    ).rejects.toBeInstanceOf(IdempotencyKeyReuseError);
+    );
+    expect(error).toBeInstanceOf(IdempotencyKeyReuseError);
+    expect(error).toMatchObject({
+      name: 'IdempotencyKeyReuseError',
+      message: `idempotency key ${chargeKey(orderId)} was used for 1000, not 2000`,
+    });
     expect(await ledgerOf(orderId)).toEqual([expect.objectContaining({ status: 'CAPTURED', amount: 1_000 })]);
   });
 
@@ -162,12 +167,51 @@ describe('the card gateway on its own', () => {
     const orderId = anOrderId();
     const before = sleeps.length;
 
-    await expect(
+    const { error } = await settle(
       gateway.capture({ idempotencyKey: chargeKey(orderId), amount: 500, cardToken: 'tok_timeout' }),
-    ).rejects.toBeInstanceOf(CardGatewayUnavailableError);
+    );
+    expect(error).toBeInstanceOf(CardGatewayUnavailableError);
+    // Temporal records an activity error's name as the failure type, in the history and the logs.
+    expect(error).toMatchObject({ name: 'CardGatewayUnavailableError', message: 'the card gateway did not answer' });
 
     expect(sleeps.slice(before)).toEqual([behaviour.hangMs]);
     expect(await ledgerOf(orderId)).toEqual([]);
+  });
+
+  test('when a known key is captured again with a token that would hang, then the recorded outcome comes back at once', async () => {
+    const [captured, voided] = [anOrderId(), anOrderId()];
+    await gateway.capture({ idempotencyKey: chargeKey(captured), amount: 800, cardToken: 'tok_visa' });
+    await gateway.refund({ idempotencyKey: chargeKey(voided) });
+    const before = sleeps.length;
+
+    expect(
+      await gateway.capture({ idempotencyKey: chargeKey(captured), amount: 800, cardToken: 'tok_timeout' }),
+    ).toEqual({ status: 'CAPTURED', amount: 800 });
+    expect(await gateway.capture({ idempotencyKey: chargeKey(voided), amount: 800, cardToken: 'tok_timeout' })).toEqual(
+      { status: 'VOIDED' },
+    );
+
+    expect(sleeps.slice(before)).toEqual([]);
+  });
+
+  test('when a capture amount is not a whole number >= 0, then it is refused before the ledger; an amount of 0 is captured', async () => {
+    for (const amount of [1.5, -1, Number.NaN]) {
+      const orderId = anOrderId();
+      const { error } = await settle(
+        gateway.capture({ idempotencyKey: chargeKey(orderId), amount, cardToken: 'tok_visa' }),
+      );
+      expect(error).toBeInstanceOf(RangeError);
+      expect((error as Error).message).toBe(`a capture amount must be a whole number >= 0, not ${amount}`);
+      expect(await ledgerOf(orderId)).toEqual([]);
+    }
+    const free = anOrderId();
+    expect(await gateway.capture({ idempotencyKey: chargeKey(free), amount: 0, cardToken: 'tok_visa' })).toEqual({
+      status: 'CAPTURED',
+      amount: 0,
+    });
+    expect(await ledgerOf(free)).toEqual([
+      { idempotencyKey: chargeKey(free), orderId: free, amount: 0, status: 'CAPTURED' },
+    ]);
   });
 
   test('when a captured charge is refunded twice, then the money comes back once', async () => {
