@@ -214,6 +214,21 @@ describe('the card gateway on its own', () => {
     ]);
   });
 
+  test('when the whole ledger is read, then it comes oldest first, whatever the keys or later updates say', async () => {
+    // The older charge gets the larger key, and its refund rewrites its row after the newer one was written.
+    const [newer, older] = [anOrderId(), anOrderId()].sort();
+    await gateway.capture({ idempotencyKey: chargeKey(older!), amount: 100, cardToken: 'tok_visa' });
+    await sleep(10); // created_at keeps milliseconds: the two must not tie
+    await gateway.capture({ idempotencyKey: chargeKey(newer!), amount: 200, cardToken: 'tok_visa' });
+    await gateway.refund({ idempotencyKey: chargeKey(older!) });
+
+    const entries = (await ledgerEntries(db)).filter((entry) => entry.orderId === older || entry.orderId === newer);
+    expect(entries).toEqual([
+      { idempotencyKey: chargeKey(older!), orderId: older, amount: 100, status: 'REFUNDED' },
+      { idempotencyKey: chargeKey(newer!), orderId: newer, amount: 200, status: 'CAPTURED' },
+    ]);
+  });
+
   test('when a captured charge is refunded twice, then the money comes back once', async () => {
     const orderId = anOrderId();
     await gateway.capture({ idempotencyKey: chargeKey(orderId), amount: 4_200, cardToken: 'tok_visa' });
