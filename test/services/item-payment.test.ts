@@ -4,6 +4,9 @@
  * reached (docs/testing.md, "Mutation testing").
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { BusinessRuleError } from '../../domain/failure-reasons';
 import { connectItemDb, connectPaymentDb } from '../../lib/databases';
 import { ServiceError } from '../../lib/errors';
 import { createItemService } from '../../services/item';
@@ -24,6 +27,22 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
+/**
+ * Waits until a session of the item database waits for a lock in a statement containing the text (asked outside
+ * any transaction, which would see one snapshot of pg_stat_activity).
+ */
+async function untilWaitingForLock(statement: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const waiting = await db.item.$queryRaw<unknown[]>`
+      SELECT 1 FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND position(${statement} IN query) > 0`;
+    if (waiting.length) return;
+    await sleep(20);
+  }
+  throw new Error(`no session started waiting for a lock in "${statement}"`);
+}
+
 const anItem = (stockQuantity = 5, price = 10_000) =>
   items.createItem({ name: `item-payment ${randomUUID().slice(0, 8)}`, size: 'S', price, stockQuantity });
 
@@ -41,5 +60,65 @@ describe('items', () => {
     const missing = await rejection(items.requireItem(2_000_000_000));
     expect(missing).toBeInstanceOf(ServiceError);
     expect(missing).toMatchObject({ code: 'NOT_FOUND', message: 'item 2000000000 does not exist' });
+  });
+
+  test('when a line cannot be reserved, then the reason and a message naming the item and the numbers come back, and nothing is taken', async () => {
+    const item = await anItem(1, 10_000);
+    const cases: [{ itemId: number; quantity: number; unitPrice: number }, string, string][] = [
+      [{ itemId: 2_000_000_000, quantity: 1, unitPrice: 10_000 }, 'ITEM_NOT_FOUND', 'item 2000000000 does not exist'],
+      [
+        { itemId: item.id, quantity: 1, unitPrice: 9_000 },
+        'PRICE_MISMATCH',
+        `item ${item.id} costs 10000, the order says 9000`,
+      ],
+      [
+        { itemId: item.id, quantity: 2, unitPrice: 10_000 },
+        'OUT_OF_STOCK',
+        `item ${item.id} has fewer than 2 in stock`,
+      ],
+    ];
+    for (const [line, reason, message] of cases) {
+      const orderId = randomUUID();
+      const error = await rejection(items.reserveStock(orderId, [line]));
+      expect(error).toBeInstanceOf(BusinessRuleError);
+      expect(error).toMatchObject({ reason, message });
+      expect(await items.reservationOf(orderId)).toBeNull();
+    }
+    expect(await items.getItem(item.id)).toMatchObject({ stockQuantity: 1, version: item.version });
+  });
+
+  test("when the order's price comes back while the reservation waits for the row, then it may take the last units", async () => {
+    const item = await anItem(2, 9_000);
+    const admin = new pg.Client({ connectionString: process.env.ITEM_DATABASE_URL });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query('UPDATE items SET price = 10000, version = version + 1 WHERE id = $1', [item.id]);
+      const orderId = randomUUID();
+      // The first decrement sees the old price and takes nothing; the lock then waits for the admin.
+      const reservation = items.reserveStock(orderId, [{ itemId: item.id, quantity: 2, unitPrice: 10_000 }]).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      await untilWaitingForLock('SELECT price, stock_quantity');
+      await admin.query('COMMIT');
+
+      // Exactly as many in stock as the line asks for is enough.
+      expect(await reservation).toEqual({ value: { newlyReserved: true } });
+      expect(await items.getItem(item.id)).toMatchObject({ price: 10_000, stockQuantity: 0 });
+      expect((await items.reservationOf(orderId))?.lines).toEqual([
+        expect.objectContaining({ itemId: item.id, quantity: 2 }),
+      ]);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  test('when creating an item fails for another reason than its name and size, then it is not reported as DUPLICATE', async () => {
+    const error = await rejection(
+      items.createItem({ name: `negative ${randomUUID()}`, size: 'S', price: 1_000, stockQuantity: -1 }),
+    );
+    expect(error).not.toBeInstanceOf(ServiceError);
+    expect(error.message).toContain('items_stock_quantity_non_negative');
   });
 });
