@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { BusinessRuleError } from '../../domain/failure-reasons';
 import { connectItemDb, connectPaymentDb } from '../../lib/databases';
-import { ServiceError } from '../../lib/errors';
+import { OrderAlreadyUndoneError, ServiceError } from '../../lib/errors';
 import { createItemService } from '../../services/item';
 
 const db = { item: connectItemDb(), payment: connectPaymentDb() };
@@ -120,5 +120,55 @@ describe('items', () => {
     );
     expect(error).not.toBeInstanceOf(ServiceError);
     expect(error.message).toContain('items_stock_quantity_non_negative');
+  });
+
+  test('when any line of an order has a quantity that is not a whole number >= 1, then the order is refused and nothing is reserved', async () => {
+    const [first, second] = [await anItem(5), await anItem(5)];
+    for (const quantity of [0, -1, 1.5]) {
+      const orderId = randomUUID();
+      const lines = [
+        { itemId: first.id, quantity: 1, unitPrice: 10_000 },
+        { itemId: second.id, quantity, unitPrice: 10_000 },
+      ];
+      const error = await rejection(items.reserveStock(orderId, lines));
+      expect(error.message).toBe(`order ${orderId}: every quantity must be a whole number >= 1`);
+      expect(await items.reservationOf(orderId)).toBeNull();
+    }
+    expect((await items.listItems([first.id, second.id])).map(({ stockQuantity }) => stockQuantity)).toEqual([5, 5]);
+  });
+
+  test('when an order has several failing lines, then the lines are taken in item id order and the first failure is the lowest id', async () => {
+    // Item id order is the lock order that keeps concurrent multi-line orders from deadlocking.
+    const item = await anItem(1);
+    const error = await rejection(
+      items.reserveStock(randomUUID(), [
+        { itemId: 2_000_000_000, quantity: 1, unitPrice: 10_000 },
+        { itemId: item.id, quantity: 2, unitPrice: 10_000 },
+      ]),
+    );
+    expect(error).toMatchObject({ reason: 'OUT_OF_STOCK', message: `item ${item.id} has fewer than 2 in stock` });
+  });
+
+  test("when one order's stock is released, then only its lines come back and another order's reservation stays", async () => {
+    const item = await anItem(5);
+    const [kept, released] = [randomUUID(), randomUUID()];
+    await items.reserveStock(kept, [{ itemId: item.id, quantity: 1, unitPrice: 10_000 }]);
+    await items.reserveStock(released, [{ itemId: item.id, quantity: 2, unitPrice: 10_000 }]);
+
+    expect(await items.releaseStock(released)).toEqual({ undone: true });
+
+    expect((await items.getItem(item.id))!.stockQuantity).toBe(4);
+    expect(await items.reservationOf(kept)).toMatchObject({ status: 'RESERVED', lines: [{ quantity: 1 }] });
+    expect(await items.reservationOf(released)).toMatchObject({ status: 'RELEASED', lines: [{ quantity: 2 }] });
+  });
+
+  test('when a reservation comes after the release, then the refusal names the order', async () => {
+    const orderId = randomUUID();
+    await items.releaseStock(orderId);
+    const error = await rejection(items.reserveStock(orderId, [{ itemId: 1, quantity: 1, unitPrice: 1 }]));
+    expect(error).toBeInstanceOf(OrderAlreadyUndoneError);
+    expect(error.message).toBe(
+      `the stock reservation for order ${orderId} was already undone; refusing to apply it again`,
+    );
   });
 });
