@@ -406,6 +406,30 @@ describe('the payment service with the gateway as a peer', () => {
     expect(await payments.refundPayment(orderId)).toEqual({ undone: false });
   });
 
+  test('when a late capture answer finds the payment already refunded but the undo died before the gateway, then the charge refunds it itself', async () => {
+    const orderId = anOrderId();
+    const late = withLateAnswer(gateway);
+    const charging = settle(
+      createPaymentService(db, behaviour, late.gateway).chargePayment(orderId, 1_800, 'tok_visa'),
+    );
+    await late.captured;
+    // A retry of the charge records the capture, then the undo turns the row REFUNDED and dies.
+    expect(await payments.chargePayment(orderId, 1_800, 'tok_visa')).toEqual({
+      orderId,
+      amount: 1_800,
+      status: 'CAPTURED',
+    });
+    const crashingUndo = createPaymentService(db, behaviour, dyingBeforeRefund(gateway));
+    await expect(crashingUndo.refundPayment(orderId)).rejects.toThrow('worker died');
+    expect(await ledgerOf(orderId)).toEqual([expect.objectContaining({ status: 'CAPTURED' })]);
+
+    late.deliver();
+
+    expect((await charging).error).toBeInstanceOf(OrderAlreadyUndoneError);
+    expect(await ledgerOf(orderId)).toEqual([expect.objectContaining({ status: 'REFUNDED', amount: 1_800 })]);
+    expect(await payments.paymentOf(orderId)).toEqual({ orderId, amount: 1_800, status: 'REFUNDED' });
+  });
+
   test('when the undo dies after the row changed but before the gateway refund, then its retry still refunds the capture', async () => {
     const orderId = anOrderId();
     await payments.chargePayment(orderId, 1_100, 'tok_visa');

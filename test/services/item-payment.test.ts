@@ -9,10 +9,15 @@ import pg from 'pg';
 import { BusinessRuleError } from '../../domain/failure-reasons';
 import { connectItemDb, connectPaymentDb } from '../../lib/databases';
 import { OrderAlreadyUndoneError, ServiceError } from '../../lib/errors';
+import { chargeKey, createCardGateway, ledgerEntries, type CardGateway } from '../../services/card-gateway';
 import { createItemService } from '../../services/item';
+import { createPaymentService } from '../../services/payment';
 
 const db = { item: connectItemDb(), payment: connectPaymentDb() };
 const items = createItemService(db.item);
+const behaviour = { hangMs: 10, sleep: (ms: number) => sleep(ms) };
+const gateway = createCardGateway(db.payment, behaviour);
+const payments = createPaymentService(db.payment, behaviour, gateway);
 
 afterAll(async () => {
   await Promise.all(Object.values(db).map((client) => client.$disconnect()));
@@ -170,5 +175,66 @@ describe('items', () => {
     expect(error.message).toBe(
       `the stock reservation for order ${orderId} was already undone; refusing to apply it again`,
     );
+  });
+});
+
+describe('payments', () => {
+  const DECLINED_BY_ISSUER = 'the card was declined by the issuer';
+
+  test("when a card is declined, then the charge fails PAYMENT_DECLINED with the gateway's reason, first time and on every retry", async () => {
+    const orderId = randomUUID();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const error = await rejection(payments.chargePayment(orderId, 900, 'tok_declined'));
+      expect(error).toBeInstanceOf(BusinessRuleError);
+      expect(error).toMatchObject({ reason: 'PAYMENT_DECLINED', message: DECLINED_BY_ISSUER });
+    }
+    expect(await payments.paymentOf(orderId)).toEqual({ orderId, amount: 900, status: 'DECLINED' });
+  });
+
+  test('when a charge is retried after the worker died before reaching the gateway, then it charges the card of the recorded intent', async () => {
+    const orderId = randomUUID();
+    const dying: CardGateway = {
+      ...gateway,
+      capture: () => Promise.reject(new Error('worker died before the gateway call')),
+    };
+    await expect(
+      createPaymentService(db.payment, behaviour, dying).chargePayment(orderId, 1_200, 'tok_declined'),
+    ).rejects.toThrow('worker died');
+
+    // The retry passes another card; the intent written first decides.
+    const error = await rejection(payments.chargePayment(orderId, 1_200, 'tok_visa'));
+    expect(error).toMatchObject({ reason: 'PAYMENT_DECLINED', message: DECLINED_BY_ISSUER });
+    expect(await ledgerEntries(db.payment, { orderId })).toEqual([
+      { idempotencyKey: chargeKey(orderId), orderId, amount: 1_200, status: 'DECLINED' },
+    ]);
+  });
+
+  test("when one order's payment is refunded, then no other order's payment row changes", async () => {
+    const [kept, refunded] = [randomUUID(), randomUUID()];
+    await payments.chargePayment(kept, 3_000, 'tok_visa');
+    await payments.chargePayment(refunded, 4_000, 'tok_visa');
+
+    expect(await payments.refundPayment(refunded)).toEqual({ undone: true });
+
+    expect(await payments.paymentOf(kept)).toEqual({ orderId: kept, amount: 3_000, status: 'CAPTURED' });
+    expect(await payments.paymentOf(refunded)).toEqual({ orderId: refunded, amount: 4_000, status: 'REFUNDED' });
+  });
+
+  test('when the gateway already cancelled the key (a refund reached it before any capture), then the charge records VOIDED with nothing held and is refused', async () => {
+    const orderId = randomUUID();
+    const charging = createPaymentService(db.payment, behaviour, {
+      ...gateway,
+      // The provider got the cancellation between the intent and the capture, from outside this service.
+      capture: async (request) => {
+        await gateway.refund({ idempotencyKey: request.idempotencyKey });
+        return gateway.capture(request);
+      },
+    });
+
+    const error = await rejection(charging.chargePayment(orderId, 2_500, 'tok_visa'));
+
+    expect(error).toBeInstanceOf(OrderAlreadyUndoneError);
+    expect(error.message).toBe(`the payment for order ${orderId} was already undone; refusing to apply it again`);
+    expect(await payments.paymentOf(orderId)).toEqual({ orderId, amount: 0, status: 'VOIDED' });
   });
 });
