@@ -442,6 +442,41 @@ describe('the payment service with the gateway as a peer', () => {
     expect(await payments.paymentOf(orderId)).toEqual({ orderId, amount: 1_100, status: 'REFUNDED' });
   });
 
+  test('when the undo left its VOIDED marker but died before the gateway, then a later charge is refused without reaching the gateway', async () => {
+    const orderId = anOrderId();
+    const crashingUndo = createPaymentService(db, behaviour, dyingBeforeRefund(gateway));
+    await expect(crashingUndo.refundPayment(orderId)).rejects.toThrow('worker died');
+
+    await expect(payments.chargePayment(orderId, 4_400, 'tok_visa')).rejects.toBeInstanceOf(OrderAlreadyUndoneError);
+
+    expect(await ledgerOf(orderId)).toEqual([]);
+    expect(await payments.paymentOf(orderId)).toEqual({ orderId, amount: 0, status: 'VOIDED' });
+  });
+
+  test("when two undos of a captured charge overlap, then the one that turned the row REFUNDED reports undone although the other's gateway call gave the money back", async () => {
+    const orderId = anOrderId();
+    await payments.chargePayment(orderId, 2_700, 'tok_visa');
+    const reached = deferred();
+    const go = deferred();
+    const slowUndo = createPaymentService(db, behaviour, {
+      ...gateway,
+      async refund(request) {
+        reached.resolve();
+        await go.promise;
+        return gateway.refund(request);
+      },
+    });
+
+    const first = slowUndo.refundPayment(orderId);
+    await reached.promise; // the row says REFUNDED; the gateway has not been asked yet
+    expect(await payments.refundPayment(orderId)).toEqual({ undone: true });
+    go.resolve();
+
+    expect(await first).toEqual({ undone: true });
+    expect(await ledgerOf(orderId)).toEqual([expect.objectContaining({ status: 'REFUNDED', amount: 2_700 })]);
+    expect(await payments.paymentOf(orderId)).toEqual({ orderId, amount: 2_700, status: 'REFUNDED' });
+  });
+
   test('when a declined charge is refunded, then nothing is undone and the decline stays', async () => {
     const orderId = anOrderId();
     await expect(payments.chargePayment(orderId, 900, 'tok_declined')).rejects.toBeInstanceOf(BusinessRuleError);
