@@ -79,7 +79,14 @@ export async function aCouponFor(
 /** The statuses an order ends in (domain/order.ts). */
 export const FINAL_STATUSES: readonly string[] = TERMINAL_STATUSES;
 
-/** Polls GET /orders/:id until the order reaches one of the statuses (default: a final one). */
+/** The longest single long poll of waitForOrder: a lost change notification costs at most this much. */
+const LONG_POLL_SECONDS = 10;
+
+/**
+ * Waits until the order reaches one of the statuses (default: a final one), as a client should: a read, then long
+ * polls (`GET /orders/:id?wait=N` with the last ETag), each answered when the order's progress changes. Scenarios
+ * that run side by side then cost the gateway a wait each, not a read every 100 ms.
+ */
 export async function waitForOrder(
   system: TestSystem,
   token: string,
@@ -89,11 +96,29 @@ export async function waitForOrder(
 ): Promise<OrderView> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
+  let tag: string | null = null;
   while (Date.now() < deadline) {
-    const response = await request<OrderView>(system, 'GET', `/orders/${orderId}`, { token });
+    const seconds = Math.min(LONG_POLL_SECONDS, Math.ceil((deadline - Date.now()) / 1000));
+    const asked = Date.now();
+    const response: HttpResponse<OrderView> = await request<OrderView>(
+      system,
+      'GET',
+      `/orders/${orderId}${tag ? `?wait=${seconds}` : ''}`,
+      { token, headers: tag ? { 'if-none-match': tag } : {} },
+    );
+    if (response.status === 304) {
+      // Unchanged at once: the order has ended in another status and will not change; do not spin until the deadline.
+      if (Date.now() - asked < 200) await sleep(200);
+      continue;
+    }
     last = response.body;
-    if (response.status === 200 && statuses.includes(response.body.status)) return response.body;
-    await sleep(100);
+    if (response.status !== 200) {
+      tag = null;
+      await sleep(100);
+      continue;
+    }
+    if (statuses.includes(response.body.status)) return response.body;
+    tag = response.headers.get('etag');
   }
   throw new Error(
     `order ${orderId} did not reach ${statuses.join('/')} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
