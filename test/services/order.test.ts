@@ -54,8 +54,20 @@ afterAll(async () => {
 });
 
 const NOT_STARTED: StepStatuses = { items: 'NOT_STARTED', coupons: 'NOT_STARTED', payment: 'NOT_STARTED' };
-const LINE_A: OrderLineInput = { itemId: 11, quantity: 2, unitPrice: 10_000, discountedUnitPrice: 9_000, userCouponIds: [] };
-const LINE_B: OrderLineInput = { itemId: 12, quantity: 1, unitPrice: 5_000, discountedUnitPrice: 4_000, userCouponIds: [7, 8] };
+const LINE_A: OrderLineInput = {
+  itemId: 11,
+  quantity: 2,
+  unitPrice: 10_000,
+  discountedUnitPrice: 9_000,
+  userCouponIds: [],
+};
+const LINE_B: OrderLineInput = {
+  itemId: 12,
+  quantity: 1,
+  unitPrice: 5_000,
+  discountedUnitPrice: 4_000,
+  userCouponIds: [7, 8],
+};
 
 /** A customer id no other test (nor an earlier run on the same database) uses. */
 const aCustomer = () => randomInt(100_000_000, 2_000_000_000);
@@ -65,7 +77,12 @@ function newOrder(customerId: number, extra: Partial<NewOrder> = {}): NewOrder {
   return { orderId, workflowId: `order-${orderId}`, customerId, lines: [LINE_A], ...extra };
 }
 
-function progress(orderId: string, seq: number, status: OrderStatus, extra: Partial<OrderProgress> = {}): OrderProgress {
+function progress(
+  orderId: string,
+  seq: number,
+  status: OrderStatus,
+  extra: Partial<OrderProgress> = {},
+): OrderProgress {
   return {
     orderId,
     seq,
@@ -146,7 +163,8 @@ async function ownOrderDatabase(): Promise<{ db: OrderDb; service: OrderService 
   url.pathname = `/${name}`;
   const migrations = path.resolve(__dirname, '../../prisma/order/migrations');
   await withSession(url.toString(), async (session) => {
-    for (const folder of readdirSync(migrations, { withFileTypes: true }).filter((entry) => entry.isDirectory())
+    for (const folder of readdirSync(migrations, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
       .map((entry) => entry.name)
       .sort()) {
       await session.query(readFileSync(path.join(migrations, folder, 'migration.sql'), 'utf8'));
@@ -298,7 +316,9 @@ describe('createOrder: line rules', () => {
       orders.createOrder(newOrder(customerId, { lines: [line(1, 5), line(2, 6)] }), { maxUnitsPerLine: 5 }),
     );
     expect(error).toMatchObject({ code: 'ORDER_LINE_RULES', message: 'at most 5 units per line' });
-    expect(error.fields).toStrictEqual([{ path: 'lines.1.quantity', message: 'TOO_MANY_UNITS: at most 5 units per line' }]);
+    expect(error.fields).toStrictEqual([
+      { path: 'lines.1.quantity', message: 'TOO_MANY_UNITS: at most 5 units per line' },
+    ]);
     await expect(orders.createOrder(newOrder(customerId, { lines: [line(1, 10_000)] }))).resolves.toMatchObject({
       created: true,
       order: { totalPrice: 100_000 },
@@ -598,9 +618,10 @@ describe('reads over every order (each on an empty database of its own)', () => 
     const listed = await own.service.listOrdersByStatus(['COMPENSATION_FAILED', 'FAILED']);
     expect(listed.map((order) => order.orderId)).toEqual([...ties, newer, older]);
     expect(listed[2]).toStrictEqual(await own.service.getOrder(newer));
-    expect((await own.service.listOrdersByStatus(['FAILED', 'COMPENSATION_FAILED'], 3)).map((o) => o.orderId)).toEqual(
-      [...ties, newer],
-    );
+    expect((await own.service.listOrdersByStatus(['FAILED', 'COMPENSATION_FAILED'], 3)).map((o) => o.orderId)).toEqual([
+      ...ties,
+      newer,
+    ]);
     expect((await own.service.listOrdersByStatus(['PENDING'])).map((order) => order.orderId)).toEqual([pending]);
     expect(await own.service.listOrdersByStatus([])).toEqual([]);
   });
@@ -688,27 +709,27 @@ describe('reads over every order (each on an empty database of its own)', () => 
 
   test('sagaFigures counts orders by status and reason, undone steps by step and state, and final durations in buckets', async () => {
     const own = await ownOrderDatabase();
-    const [done2s, done7s, cancelledHalf, failed, stuck, pending, cancelledTwice] = (await ordersIn(own.service, 7)) as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    const [done2s, done7s, cancelledHalf, failed, stuck, pending, cancelledTwice] = (await ordersIn(
+      own.service,
+      7,
+    )) as [string, string, string, string, string, string, string];
     const start = new Date('2030-01-01T00:00:00.000Z');
     const at = (seconds: number) => new Date(start.getTime() + seconds * 1_000);
     /** The order ends in `status` `seconds` after its creation; earlier history entries of other statuses do not count. */
     async function ended(orderId: string, status: OrderStatus, seconds: number[], failureReason: string | null = null) {
       await setRow(own.db, orderId, { status, failureReason, createdAt: start });
       await own.db.orderStatusChange.create({ data: { orderId, status: 'FAILED', at: at(0.25) } });
-      for (const second of seconds) await own.db.orderStatusChange.create({ data: { orderId, status, at: at(second) } });
+      for (const second of seconds)
+        await own.db.orderStatusChange.create({ data: { orderId, status, at: at(second) } });
     }
     await ended(done2s, 'COMPLETED', [2]);
     await ended(done7s, 'COMPLETED', [7]);
     await ended(cancelledHalf, 'CANCELLED', [0.5], 'PAYMENT_DECLINED');
-    await setRow(own.db, cancelledHalf, { itemsStep: 'COMPENSATED', couponsStep: 'COMPENSATED', paymentStep: 'FAILED' });
+    await setRow(own.db, cancelledHalf, {
+      itemsStep: 'COMPENSATED',
+      couponsStep: 'COMPENSATED',
+      paymentStep: 'FAILED',
+    });
     // The first entry of the final status counts: an order cancelled, completed, then cancelled again.
     await ended(cancelledTwice, 'CANCELLED', [3, 50]);
     await setRow(own.db, cancelledTwice, { paymentStep: 'COMPENSATED' });
@@ -754,10 +775,9 @@ describe('createOrderEvents: LISTEN/NOTIFY on the progress channel', () => {
   async function listeners(): Promise<number[]> {
     const { rows } = await (
       await aSession()
-    ).query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = $1`,
-      [`LISTEN ${ORDER_PROGRESS_CHANNEL}`],
-    );
+    ).query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = $1`, [
+      `LISTEN ${ORDER_PROGRESS_CHANNEL}`,
+    ]);
     return rows.map((row) => row.pid);
   }
 
