@@ -11,6 +11,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -267,9 +268,9 @@ describe('createOrder and getOrder: the recorded order and its view', () => {
     const [oldest, older, tieA, tieB] = ids as [string, string, string, string];
     await setRow(db, oldest, { createdAt: new Date('2030-01-01T00:00:00.000Z') });
     await setRow(db, older, { createdAt: new Date('2030-01-02T00:00:00.000Z') });
-    await setRow(db, tieA, { createdAt: new Date('2030-01-03T00:00:00.000Z') });
-    await setRow(db, tieB, { createdAt: new Date('2030-01-03T00:00:00.000Z') });
     const ties = [tieA, tieB].sort().reverse();
+    // Written lower id first, so the stored order of the tied rows is the reverse of the order asked for.
+    for (const id of [...ties].reverse()) await setRow(db, id, { createdAt: new Date('2030-01-03T00:00:00.000Z') });
 
     const listed = await orders.listOrders(customerId);
     expect(listed.map((order) => order.orderId)).toEqual([...ties, older, oldest]);
@@ -431,6 +432,31 @@ describe('createOrder: the open-order cap', () => {
     const error = await rejection(orders.createOrder({ ...order, idempotencyKey: randomUUID() }));
     expect(error).not.toBeInstanceOf(ServiceError);
     expect((error as Error & { code?: string }).code).toBe('P2002');
+    // Without a key there is nothing to replay either: the same refusal.
+    const again = await rejection(orders.createOrder(order));
+    expect((again as Error & { code?: string }).code).toBe('P2002');
+  });
+
+  test('when the lock cannot be had in time, then the create fails with the database error, even with a key already used', async () => {
+    const impatient = connectOrderDb(databaseUrl('order'), { lockTimeoutMs: 200 });
+    try {
+      const service = createOrderService(impatient);
+      const customerId = aCustomer();
+      const idempotencyKey = randomUUID();
+      const first = await service.createOrder(newOrder(customerId, { idempotencyKey }), cap);
+      const peer = await aSession();
+      await peer.query('SELECT pg_advisory_lock($1::int, $2::int)', [0x6f726472, customerId]);
+      const error = await rejection(service.createOrder(newOrder(customerId, { idempotencyKey }), cap));
+      expect(error).not.toBeInstanceOf(ServiceError);
+      expect(String(error)).toMatch(/lock timeout/i);
+      await peer.query('SELECT pg_advisory_unlock($1::int, $2::int)', [0x6f726472, customerId]);
+      expect(await service.createOrder(newOrder(customerId, { idempotencyKey }), cap)).toStrictEqual({
+        created: false,
+        order: first.order,
+      });
+    } finally {
+      await impatient.$disconnect();
+    }
   });
 
   test('when several requests race for the last slot, then exactly one is recorded', async () => {
@@ -609,8 +635,10 @@ describe('reads over every order (each on an empty database of its own)', () => 
     ];
     await setRow(own.db, older, { status: 'COMPENSATION_FAILED', createdAt: new Date('2030-01-01T00:00:00Z') });
     await setRow(own.db, newer, { status: 'COMPENSATION_FAILED', createdAt: new Date('2030-01-02T00:00:00Z') });
-    await setRow(own.db, tieA, { status: 'FAILED', createdAt: new Date('2030-01-03T00:00:00Z') });
-    await setRow(own.db, tieB, { status: 'FAILED', createdAt: new Date('2030-01-03T00:00:00Z') });
+    // Written lower id first, so the stored order of the tied rows is the reverse of the order asked for.
+    for (const id of [tieA, tieB].sort()) {
+      await setRow(own.db, id, { status: 'FAILED', createdAt: new Date('2030-01-03T00:00:00Z') });
+    }
     await setRow(own.db, pending, { createdAt: new Date('2030-01-04T00:00:00Z') });
     await setRow(own.db, completed, { status: 'COMPLETED', createdAt: new Date('2030-01-05T00:00:00Z') });
     const ties = [tieA, tieB].sort().reverse();
@@ -671,8 +699,10 @@ describe('reads over every order (each on an empty database of its own)', () => 
     await setRow(own.db, pending, { createdAt: new Date('2030-01-01T00:00:00Z') });
     await setRow(own.db, failed, { createdAt: new Date('2030-01-02T00:00:00Z') });
     await setRow(own.db, stuck, { status: 'COMPENSATION_FAILED', createdAt: new Date('2030-01-03T00:00:00Z') });
-    await setRow(own.db, tieA, { createdAt: new Date('2030-01-04T00:00:00Z') });
-    await setRow(own.db, tieB, { createdAt: new Date('2030-01-04T00:00:00Z') });
+    // Written higher id first, so the stored order of the tied rows is the reverse of the order asked for.
+    for (const id of [tieA, tieB].sort().reverse()) {
+      await setRow(own.db, id, { createdAt: new Date('2030-01-04T00:00:00Z') });
+    }
     await setRow(own.db, completed, { status: 'COMPLETED', createdAt: new Date('2029-12-01T00:00:00Z') });
     await setRow(own.db, cancelled, { status: 'CANCELLED', createdAt: new Date('2029-12-02T00:00:00Z') });
     await setRow(own.db, atCutoff, { createdAt: cutoff });
@@ -842,20 +872,48 @@ describe('createOrderEvents: LISTEN/NOTIFY on the progress channel', () => {
     }
   });
 
-  test('when the database cannot be reached, then each attempt is reported and retried until the helper is closed', async () => {
-    const errors: Error[] = [];
-    const events = createOrderEvents('postgresql://postgres:postgres@127.0.0.1:1/order', (error) => errors.push(error));
+  test('when the database cannot be reached, then each attempt is reported and retried, waiting twice as long each time, until closed', async () => {
+    const failedAt: number[] = [];
+    const events = createOrderEvents('postgresql://postgres:postgres@127.0.0.1:1/order', () =>
+      failedAt.push(Date.now()),
+    );
     try {
-      const started = Date.now();
-      await until(() => errors.length >= 2, 'a second attempt');
-      // The first retry waits 250 ms.
-      expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+      await until(() => failedAt.length >= 3, 'a third attempt');
       await events.close();
-      const attempts = errors.length;
+      const [first, second, third] = failedAt as [number, number, number];
+      // 250 ms before the first retry, 500 ms before the second (a refused connection fails at once).
+      expect(second - first).toBeGreaterThanOrEqual(240);
+      expect(third - second).toBeGreaterThanOrEqual(490);
+      expect(third - second).toBeLessThan(2_500);
+      const attempts = failedAt.length;
       await sleep(1_200);
-      expect(errors).toHaveLength(attempts);
+      expect(failedAt).toHaveLength(attempts);
     } finally {
       await events.close();
+    }
+  });
+
+  test('when the helper is closed while an attempt hangs, then the attempt failing afterwards schedules no other', async () => {
+    // A server that accepts connections and never answers: the attempt waits until the test drops it.
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const errors: Error[] = [];
+    const events = createOrderEvents(`postgresql://postgres:postgres@127.0.0.1:${port}/order`, (error) =>
+      errors.push(error),
+    );
+    try {
+      await until(() => sockets.length === 1, 'the first attempt');
+      await events.close();
+      for (const socket of sockets) socket.destroy();
+      await until(() => errors.length > 0, 'the failed attempt reported');
+      await sleep(1_000);
+      expect(sockets).toHaveLength(1);
+    } finally {
+      await events.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 
