@@ -125,6 +125,26 @@ export async function waitForOrder(
   );
 }
 
+/**
+ * `POST /orders/:id/cancel` as a client should send it, for tests about what a cancel does rather than how fast it
+ * is confirmed: a 503 means the order's workflow did not confirm within the gateway's 5 s bound (a loaded machine)
+ * and the cancel may or may not have been taken, so the client asks again, at most three times in all. Fails unless
+ * the cancel was taken: 202, or 409 after an unanswered attempt (the first one was taken after all).
+ */
+export async function cancelAccepted(system: TestSystem, token: string, orderId: string): Promise<void> {
+  const unanswered: number[] = [];
+  for (;;) {
+    const response = await request(system, 'POST', `/orders/${orderId}/cancel`, { token });
+    if (response.status === 202 || (response.status === 409 && unanswered.length > 0)) return;
+    if (response.status !== 503 || unanswered.length === 2) {
+      throw new Error(
+        `cancel of ${orderId} not taken: ${response.status} ${JSON.stringify(response.body)} after ${unanswered.length} unanswered attempt(s)`,
+      );
+    }
+    unanswered.push(response.status);
+  }
+}
+
 /** Waits until the condition holds (polled every 50 ms), or fails after the timeout. */
 export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
