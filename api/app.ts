@@ -96,7 +96,16 @@ export function createApp(deps: GatewayDependencies): Express {
   if (deps.httpMetrics) app.use(deps.httpMetrics.middleware);
   app.use(
     helmet({
-      contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'] } },
+      contentSecurityPolicy: {
+        directives: {
+          'script-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          // helmet's default would make a browser fetch every asset over https: the pages would break when the
+          // gateway is reached over plain http by an address other than localhost (a laptop on the LAN, a port
+          // forward). TLS belongs to the ingress in front of it, which also sends HSTS.
+          'upgrade-insecure-requests': null,
+        },
+      },
     }),
   );
   // The codec endpoint has its own CORS (the Web UI's origin, with credentials) and body limit, so it comes first.

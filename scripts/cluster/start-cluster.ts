@@ -140,7 +140,9 @@ async function startWebUi(env: NodeJS.ProcessEnv): Promise<void> {
     return;
   }
   const url = `http://127.0.0.1:${config.uiPort}`;
-  const { args, env: uiEnv } = uiProcess(TEMPORAL_ADDRESS, config.uiPort);
+  // The gateway (started after the UI) allows the UI's origin on its codec endpoint (CODEC_CORS_ORIGINS).
+  const codecEndpoint = `http://localhost:${config.gatewayPort}/codec`;
+  const { args, env: uiEnv } = uiProcess(TEMPORAL_ADDRESS, config.uiPort, codecEndpoint);
   await supervisor.start({
     name: 'temporal-ui',
     command: UI_BINARY,

@@ -185,8 +185,15 @@ export async function registerNamespace(address: string, namespace: string, time
   }
 }
 
-/** The Web UI's command line and environment (deploy/temporal/ui.yaml), on loopback. */
-export function uiProcess(address: string, port: number): { args: string[]; env: NodeJS.ProcessEnv } {
+/**
+ * The Web UI's command line and environment (deploy/temporal/ui.yaml), on loopback; with a codec endpoint (the
+ * gateway's `/codec`) the browser decrypts payloads through it, sending the admin's codec session cookie.
+ */
+export function uiProcess(
+  address: string,
+  port: number,
+  codecEndpoint?: string,
+): { args: string[]; env: NodeJS.ProcessEnv } {
   return {
     args: ['--root', ROOT, '--config', 'deploy/temporal', '--env', 'ui', 'start'],
     env: {
@@ -194,6 +201,7 @@ export function uiProcess(address: string, port: number): { args: string[]; env:
       TEMPORAL_ADDRESS: address,
       TEMPORAL_UI_HOST: '127.0.0.1',
       TEMPORAL_UI_PORT: String(port),
+      ...(codecEndpoint ? { TEMPORAL_CODEC_ENDPOINT: codecEndpoint, TEMPORAL_CODEC_INCLUDE_CREDENTIALS: 'true' } : {}),
     },
   };
 }

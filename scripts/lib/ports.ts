@@ -3,8 +3,19 @@ import net from 'node:net';
 import { GATEWAY_METRICS_PORT, workerHealthPortVariable, workerMetricsPortVariable } from '../../lib/config';
 import { WORKER_SERVICES } from '../../lib/services';
 
-/** A TCP port on 127.0.0.1 that nothing listens on now (the OS picks it). */
-export function freePort(): Promise<number> {
+/**
+ * Where free ports are looked for: below Linux's ephemeral range (32768–60999 by default), which the OS also
+ * hands out as the local port of every outgoing connection. A port the OS picked with `listen(0)` could be taken
+ * by some process's connection to PostgreSQL or Temporal between the moment it is found free and the moment the
+ * process it is meant for binds it (seen as "port … is in use" when several test lanes start stacks at once).
+ */
+// (20000–32758 is left to the cluster test, which needs ten consecutive ports there for a Temporal server.)
+const PORT_RANGE = { from: 10_000, to: 19_999 };
+
+/** Ports this process has handed out already: never handed out twice, even before the first one is bound. */
+const handedOut = new Set<number>();
+
+function osPickedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -14,6 +25,17 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on now, outside the range of outgoing connections' ports. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from + 1));
+    if (handedOut.has(port) || !(await portIsFree(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  return osPickedPort();
 }
 
 /** True when nothing listens on the port on 127.0.0.1 (it could be bound now). */

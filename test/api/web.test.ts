@@ -62,6 +62,8 @@ describe('the pages', () => {
       expect(policy['script-src']).toEqual(["'self'"]);
       expect(policy['script-src-attr']).toEqual(["'none'"]);
       expect(policy['object-src']).toEqual(["'none'"]);
+      // Reached over plain http by a LAN address, the page must still load its own assets.
+      expect(policy).not.toHaveProperty('upgrade-insecure-requests');
     },
   );
 

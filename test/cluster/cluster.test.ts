@@ -235,7 +235,7 @@ test('when an order is placed, then it completes and takes its stock', async () 
   expect(await stockOf(item.id)).toBe(9);
 });
 
-test('when the Web UI is built, then it serves the page and shows an order of this cluster with its status', async () => {
+test('when the Web UI is built, then it serves the page, decrypts through the gateway and shows an order of this cluster with its status', async () => {
   if (!existsSync(UI_BINARY)) {
     // install-tools.sh builds it when the Go module proxy serves its dependencies; docs/cluster.md says so.
     console.log(`SKIPPED: no Temporal Web UI was built (${UI_BINARY} is missing)`);
@@ -243,6 +243,14 @@ test('when the Web UI is built, then it serves the page and shows an order of th
     return;
   }
   expect((await fetch(webUi)).status).toBe(200);
+  // Its settings send the browser to this cluster's gateway to decrypt payloads, with the codec session cookie.
+  const settings = (await (await fetch(`${webUi}/api/v1/settings`)).json()) as {
+    Codec?: { Endpoint?: string; IncludeCredentials?: boolean };
+  };
+  expect(settings.Codec).toMatchObject({
+    Endpoint: `http://localhost:${new URL(gateway).port}/codec`,
+    IncludeCredentials: true,
+  });
   const item = await anItem(10);
   const orderId = await placeOrder(item.id, item.price);
   await orderEnded(orderId);

@@ -9,7 +9,7 @@ import { ORDER_ALREADY_UNDONE } from '../../activities/temporal-failures';
 import type { OrderStatus } from '../../domain/order';
 import { PAYMENT_TIMEOUTS } from '../../workflows/activity-options';
 import { orderWorkflowId, retryCompensation } from '../../workflows/definitions';
-import { aCouponFor, aUser, eventually, request, waitForOrder } from '../support/fixtures';
+import { aCouponFor, aUser, cancelAccepted, eventually, request, waitForOrder } from '../support/fixtures';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { ExpectedState, expectDatabases } from './support/expected-state';
 import { FaultInjector, answerLost, brokenWhile, buggyWhile, held, observed } from './support/faults';
@@ -271,8 +271,7 @@ scenarios.add(
       // The real charge then hangs at the card gateway (tok_timeout) while the customer cancels.
       charge.release();
     }
-    const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
-    expect(cancel.status).toBe(202);
+    await cancelAccepted(system, shop.customer.token, orderId);
 
     const order = await waitForOrder(system, shop.customer.token, orderId);
     expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'CANCELLED_BY_CUSTOMER' });
@@ -347,8 +346,7 @@ scenarios.add(
         system.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(retryCompensation),
       ).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
 
-      const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
-      expect(cancel.status).toBe(202);
+      await cancelAccepted(system, shop.customer.token, orderId);
       expect((await sagaState(system, orderId)).cancelRequested).toBe(true);
     } finally {
       reservation.release();
@@ -438,8 +436,7 @@ scenarios.add(
     const orderId = await submitOrder(system, shop.customer, shop.standardLines());
     try {
       await charge.entered;
-      const cancel = await request(system, 'POST', `/orders/${orderId}/cancel`, { token: shop.customer.token });
-      expect(cancel.status).toBe(202);
+      await cancelAccepted(system, shop.customer.token, orderId);
     } finally {
       charge.release();
     }

@@ -79,7 +79,14 @@ export async function aCouponFor(
 /** The statuses an order ends in (domain/order.ts). */
 export const FINAL_STATUSES: readonly string[] = TERMINAL_STATUSES;
 
-/** Polls GET /orders/:id until the order reaches one of the statuses (default: a final one). */
+/** The longest single long poll of waitForOrder: a lost change notification costs at most this much. */
+const LONG_POLL_SECONDS = 10;
+
+/**
+ * Waits until the order reaches one of the statuses (default: a final one), as a client should: a read, then long
+ * polls (`GET /orders/:id?wait=N` with the last ETag), each answered when the order's progress changes. Scenarios
+ * that run side by side then cost the gateway a wait each, not a read every 100 ms.
+ */
 export async function waitForOrder(
   system: TestSystem,
   token: string,
@@ -89,15 +96,53 @@ export async function waitForOrder(
 ): Promise<OrderView> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
+  let tag: string | null = null;
   while (Date.now() < deadline) {
-    const response = await request<OrderView>(system, 'GET', `/orders/${orderId}`, { token });
+    const seconds = Math.min(LONG_POLL_SECONDS, Math.ceil((deadline - Date.now()) / 1000));
+    const asked = Date.now();
+    const response: HttpResponse<OrderView> = await request<OrderView>(
+      system,
+      'GET',
+      `/orders/${orderId}${tag ? `?wait=${seconds}` : ''}`,
+      { token, headers: tag ? { 'if-none-match': tag } : {} },
+    );
+    if (response.status === 304) {
+      // Unchanged at once: the order has ended in another status and will not change; do not spin until the deadline.
+      if (Date.now() - asked < 200) await sleep(200);
+      continue;
+    }
     last = response.body;
-    if (response.status === 200 && statuses.includes(response.body.status)) return response.body;
-    await sleep(100);
+    if (response.status !== 200) {
+      tag = null;
+      await sleep(100);
+      continue;
+    }
+    if (statuses.includes(response.body.status)) return response.body;
+    tag = response.headers.get('etag');
   }
   throw new Error(
     `order ${orderId} did not reach ${statuses.join('/')} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
   );
+}
+
+/**
+ * `POST /orders/:id/cancel` as a client should send it, for tests about what a cancel does rather than how fast it
+ * is confirmed: a 503 means the order's workflow did not confirm within the gateway's 5 s bound (a loaded machine)
+ * and the cancel may or may not have been taken, so the client asks again, at most three times in all. Fails unless
+ * the cancel was taken: 202, or 409 after an unanswered attempt (the first one was taken after all).
+ */
+export async function cancelAccepted(system: TestSystem, token: string, orderId: string): Promise<void> {
+  const unanswered: number[] = [];
+  for (;;) {
+    const response = await request(system, 'POST', `/orders/${orderId}/cancel`, { token });
+    if (response.status === 202 || (response.status === 409 && unanswered.length > 0)) return;
+    if (response.status !== 503 || unanswered.length === 2) {
+      throw new Error(
+        `cancel of ${orderId} not taken: ${response.status} ${JSON.stringify(response.body)} after ${unanswered.length} unanswered attempt(s)`,
+      );
+    }
+    unanswered.push(response.status);
+  }
 }
 
 /** Waits until the condition holds (polled every 50 ms), or fails after the timeout. */

@@ -28,6 +28,7 @@ const SECONDS = {
   'test/api/order-waiting.test.ts': 25,
   'test/saga/data-guards.test.ts': 25,
   'test/saga/payment-data.test.ts': 15,
+  'test/services/order.test.ts': 30,
 };
 const DEFAULT_SECONDS = 8;
 
