@@ -29,6 +29,7 @@ const SECONDS = {
   'test/saga/data-guards.test.ts': 25,
   'test/saga/payment-data.test.ts': 15,
   'test/services/order.test.ts': 30,
+  'test/saga/card-gateway.test.ts': 20,
 };
 const DEFAULT_SECONDS = 8;
 
