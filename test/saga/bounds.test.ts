@@ -83,6 +83,9 @@ async function runOutages(): Promise<Timeline> {
   const failed = await waitForOrder(system, downTooLong.customer.token, first.orderId, ['FAILED'], STEP_BOUND_MS);
   const failedAt = Date.now();
   const lateStatus = await statusOf(late);
+  // The broken coupon rule must have failed the order while the item worker was still down (at once, normally; on
+  // a starved machine it once took past the outage, and the reservation then ran and was undone instead).
+  await waitForOrder(system, couponRule.customer.token, ruleBroken.orderId, ['FAILED', 'CANCELLED'], STEP_BOUND_MS);
   await system.startWorker('item');
   await Promise.all(
     [first, late, ruleBroken, bug].map((placed) => waitForOrder(system, placed.shop.customer.token, placed.orderId)),
