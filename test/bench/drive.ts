@@ -1,5 +1,4 @@
 /** Load generation of `npm run bench`: concurrent clients in a closed loop, and the totals of one kind of run. */
-import { performance } from 'node:perf_hooks';
 import type { RunFigures } from './report';
 import { summarize } from './stats';
 
