@@ -22,6 +22,7 @@ import {
 import { ServiceError } from '../../lib/errors';
 import { createItemService, type ItemService } from '../../services/item';
 import { RECONCILER_MIN_PROGRESS_SEQ, createOrderService, type OrderProgress } from '../../services/order';
+import { untilWaitingForLock } from '../support/services';
 
 const ROOT = path.resolve(__dirname, '../..');
 const itemUrl = () => process.env.ITEM_DATABASE_URL!;
@@ -53,22 +54,6 @@ async function anItem(stockQuantity = 5, price = 10_000) {
   return items.createItem({ name: `data guard item ${randomUUID()}`, size: 'M', price, stockQuantity });
 }
 
-/**
- * Waits until some session of the item database waits for a lock in a statement that contains the text. Asked
- * outside any transaction: a transaction sees one snapshot of pg_stat_activity for its whole length.
- */
-async function untilWaitingForLock(statement: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const waiting = await db.item.$queryRaw<unknown[]>`
-      SELECT 1 FROM pg_stat_activity
-      WHERE datname = current_database() AND wait_event_type = 'Lock' AND position(${statement} IN query) > 0`;
-    if (waiting.length) return;
-    await sleep(20);
-  }
-  throw new Error(`no session started waiting for a lock in "${statement}"`);
-}
-
 /** Waits until `count` console.warn lines containing `text` were written (the pools' way of reporting a loss). */
 async function untilWarned(warnings: jest.SpyInstance, text: string, count: number): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -96,7 +81,7 @@ describe('reserveStock: price and stock are checked by the decrement itself', ()
 
     const orderId = randomUUID();
     const reservation = settle(items.reserveStock(orderId, [{ itemId: item.id, quantity: 2, unitPrice: 10_000 }]));
-    await untilWaitingForLock('UPDATE items SET stock_quantity');
+    await untilWaitingForLock(db.item, 'UPDATE items SET stock_quantity');
     await admin.query('COMMIT');
 
     const { error } = await reservation;
@@ -114,7 +99,7 @@ describe('reserveStock: price and stock are checked by the decrement itself', ()
 
     const orderId = randomUUID();
     const reservation = settle(items.reserveStock(orderId, [{ itemId: item.id, quantity: 2, unitPrice: 10_000 }]));
-    await untilWaitingForLock('SELECT price, stock_quantity');
+    await untilWaitingForLock(db.item, 'SELECT price, stock_quantity');
     await admin.query('COMMIT');
 
     expect(await reservation).toEqual({ value: { newlyReserved: true } });

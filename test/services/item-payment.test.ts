@@ -12,6 +12,7 @@ import { OrderAlreadyUndoneError, ServiceError } from '../../lib/errors';
 import { chargeKey, createCardGateway, ledgerEntries, type CardGateway } from '../../services/card-gateway';
 import { createItemService } from '../../services/item';
 import { createPaymentService } from '../../services/payment';
+import { rejection, untilWaitingForLock } from '../support/services';
 
 const db = { item: connectItemDb(), payment: connectPaymentDb() };
 const items = createItemService(db.item);
@@ -22,31 +23,6 @@ const payments = createPaymentService(db.payment, behaviour, gateway);
 afterAll(async () => {
   await Promise.all(Object.values(db).map((client) => client.$disconnect()));
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
-/**
- * Waits until a session of the item database waits for a lock in a statement containing the text (asked outside
- * any transaction, which would see one snapshot of pg_stat_activity).
- */
-async function untilWaitingForLock(statement: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const waiting = await db.item.$queryRaw<unknown[]>`
-      SELECT 1 FROM pg_stat_activity
-      WHERE datname = current_database() AND wait_event_type = 'Lock' AND position(${statement} IN query) > 0`;
-    if (waiting.length) return;
-    await sleep(20);
-  }
-  throw new Error(`no session started waiting for a lock in "${statement}"`);
-}
 
 const anItem = (stockQuantity = 5, price = 10_000) =>
   items.createItem({ name: `item-payment ${randomUUID().slice(0, 8)}`, size: 'S', price, stockQuantity });
@@ -105,7 +81,7 @@ describe('items', () => {
         (value) => ({ value }),
         (error: unknown) => ({ error }),
       );
-      await untilWaitingForLock('SELECT price, stock_quantity');
+      await untilWaitingForLock(db.item, 'SELECT price, stock_quantity');
       await admin.query('COMMIT');
 
       // Exactly as many in stock as the line asks for is enough.

@@ -34,6 +34,7 @@ import {
   type OrderService,
   type OrderView,
 } from '../../services/order';
+import { rejection, serviceError } from '../support/services';
 
 const db = connectOrderDb();
 const orders = createOrderService(db);
@@ -110,21 +111,6 @@ async function created(service: OrderService, order: NewOrder): Promise<OrderVie
 async function storedSeq(orderId: string, on: OrderDb = db): Promise<number> {
   const row = await on.order.findUniqueOrThrow({ where: { id: orderId }, select: { progressSeq: true } });
   return Number(row.progressSeq);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
-async function serviceError(promise: Promise<unknown>): Promise<ServiceError> {
-  const error = await rejection(promise);
-  expect(error).toBeInstanceOf(ServiceError);
-  return error as ServiceError;
 }
 
 async function withSession<T>(url: string, use: (session: pg.Client) => Promise<T>): Promise<T> {

@@ -12,6 +12,7 @@ import { createItemService } from '../../services/item';
 import { createOrderService } from '../../services/order';
 import { hashPassword, verifyPassword } from '../../services/passwords';
 import { createUserService } from '../../services/user';
+import { rejection, serviceError } from '../support/services';
 
 const db = { user: connectUserDb(), coupon: connectCouponDb(), item: connectItemDb(), order: connectOrderDb() };
 const users = createUserService(db.user);
@@ -24,21 +25,6 @@ afterAll(async () => {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const unique = () => randomUUID().slice(0, 8);
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
-async function serviceError(promise: Promise<unknown>): Promise<ServiceError> {
-  const error = await rejection(promise);
-  expect(error).toBeInstanceOf(ServiceError);
-  return error as ServiceError;
-}
 
 async function ruleBroken(promise: Promise<unknown>): Promise<BusinessRuleError> {
   const error = await rejection(promise);
