@@ -12,7 +12,12 @@ module.exports = {
   roots: ['<rootDir>/test/fast'],
   // Only the files that run workflows: the other fast tests (logger, codec, docs, passwords) never reach
   // workflows/, and running them for every mutant would only add time.
-  testMatch: ['**/place-order.fast.test.ts', '**/clean-up-order.fast.test.ts', '**/activity-options.fast.test.ts'],
+  testMatch: [
+    '**/place-order.fast.test.ts',
+    '**/clean-up-order.fast.test.ts',
+    '**/activity-options.fast.test.ts',
+    '**/context-headers.fast.test.ts',
+  ],
   testEnvironment: '<rootDir>/stryker/fail-fast-environment.js',
   // Without the exit watchdog: Stryker keeps one Jest process for many runs, and a mutant that leaves a test
   // server running (the rest of its file skipped) would make the watchdog end that process, which Stryker then

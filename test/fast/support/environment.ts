@@ -84,6 +84,7 @@ export async function startFastEnvironment(fakes: FakeServices): Promise<FastEnv
       connection: environment.nativeConnection,
       taskQueue,
       activities: fakes.activitiesFor(taskQueue),
+      interceptors: { activity: [fakes.recordHeaders] },
       // As the real workers: every payload encrypted (lib/payload-codec.ts).
       dataConverter: testDataConverter,
       shutdownGraceTime: '100ms',

@@ -4,11 +4,14 @@
  * states a saga path in a few lines and checks exactly which steps and undos ran.
  */
 import { Context } from '@temporalio/activity';
+import type { Headers } from '@temporalio/common';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { createCouponActivities } from '../../../activities/coupon';
 import type { createItemActivities } from '../../../activities/item';
 import type { createOrderActivities } from '../../../activities/order';
 import type { ChargeAnswer, ChargePaymentInput, createPaymentActivities } from '../../../activities/payment';
 import { chargeKey } from '../../../domain/payment';
+import { orderIdOfArgs } from '../../../lib/log-context';
 import type { OrderProgress } from '../../../services/order';
 import { TaskQueue } from '../../../workflows/definitions';
 
@@ -70,6 +73,7 @@ export class FakeServices {
   private readonly scripts = new Map<string, Script>();
   private readonly logs = new Map<string, SagaActivityName[]>();
   private readonly records = new Map<string, OrderProgress[]>();
+  private readonly headerLog = new Map<string, { activity: string; headers: Headers }[]>();
   /** What the fake reconciler sweep reports. */
   reconcileResult = { examined: 0, cleanedUp: [] as string[] };
 
@@ -87,6 +91,25 @@ export class FakeServices {
   progress(orderId: string): OrderProgress[] {
     return this.records.get(orderId) ?? [];
   }
+
+  /** The headers each activity of the order was scheduled with (every attempt, local ones too), in order. */
+  headersSeen(orderId: string): { activity: string; headers: Headers }[] {
+    return this.headerLog.get(orderId) ?? [];
+  }
+
+  /** The workers' activity interceptor that fills headersSeen, as the real workers' interceptors read the headers. */
+  readonly recordHeaders: ActivityInterceptorsFactory = (context) => ({
+    inbound: {
+      execute: (input, next) => {
+        const orderId = orderIdOfArgs(input.args);
+        if (orderId !== undefined) {
+          const seen = { activity: context.info.activityType, headers: input.headers };
+          this.headerLog.set(orderId, [...this.headersSeen(orderId), seen]);
+        }
+        return next(input);
+      },
+    },
+  });
 
   /** The fake activities of one task queue, as a worker registers them. */
   activitiesFor(taskQueue: string): Record<string, (input: never) => Promise<unknown>> {
