@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gatewayClient } from './chaos/http';
 import { checkInvariants, type CheckResult, type SystemState } from './chaos/invariants';
-import { startKiller, type Killer } from './chaos/killer';
+import { startKiller, type KillRecord, type Killer } from './chaos/killer';
+import { outageReport, readFailedSteps, type FailedStep, type OutageReport } from './chaos/outage-evidence';
 import { USAGE, parseOptions, type ChaosOptions } from './chaos/options';
 import { startProber, type Availability } from './chaos/prober';
 import { seededRandom } from './chaos/random';
@@ -51,6 +52,26 @@ interface Collected {
   check: CheckResult | null;
   state: SystemState | null;
   processes: ProcessesFile | null;
+  outages: OutageReport[];
+}
+
+const OUTAGE_REASONS = new Set(['SERVICE_UNAVAILABLE', 'PAYMENT_TIMEOUT']);
+
+/** The evidence for every order failed by an outage or a bound (the hanging card's too: it is only reported). */
+async function outageReports(stack: Stack, state: SystemState, kills: readonly KillRecord[]): Promise<OutageReport[]> {
+  const failed = state.orders.filter((order) => OUTAGE_REASONS.has(order.failureReason ?? ''));
+  let steps = new Map<string, FailedStep[]>();
+  try {
+    steps = await readFailedSteps(
+      stack.temporalAddress,
+      stack.payloadKeys,
+      failed.map((order) => order.id),
+    );
+  } catch (error) {
+    // Without the histories no failure is excused: each counts as a single outage.
+    log(`could not read the failed orders' histories: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return failed.map((order) => outageReport(order, steps.get(order.id) ?? [], kills));
 }
 
 async function soak(options: ChaosOptions, stack: Stack, stop: AbortSignal, collected: Collected): Promise<void> {
@@ -108,10 +129,19 @@ async function soak(options: ChaosOptions, stack: Stack, stop: AbortSignal, coll
   durationsMs.settle = Math.round(performance.now() - phase);
   collected.availability = await prober.stop();
   collected.processes = stack.readProcesses();
+  collected.outages = await outageReports(stack, collected.state, collected.killer?.kills ?? []);
+  for (const outage of collected.outages) {
+    log(
+      `order ${outage.orderId} ended ${outage.outcome}; its ${outage.step ?? 'failed step (not found)'} ran ` +
+        `${outage.stepSeconds ?? '?'} s and saw kills of: ${outage.dependencyKills.join(', ') || 'none'}` +
+        `${outage.chained ? ' (chained outages)' : ''}`,
+    );
+  }
   collected.check = checkInvariants(collected.state, {
     initialStock: setup.initialStock,
     clientOrders: collected.runs,
     allowOutageFailures: options.allowOutageFailures,
+    chainedOutages: new Set(collected.outages.filter((outage) => outage.chained).map((outage) => outage.orderId)),
   });
 }
 
@@ -140,6 +170,7 @@ async function main(): Promise<number> {
     check: null,
     state: null,
     processes: null,
+    outages: [],
   };
   const interrupt = (signal: string) => {
     if (abort.signal.aborted) {
@@ -194,6 +225,7 @@ async function main(): Promise<number> {
     availability: collected.availability,
     check: collected.check,
     state: collected.state,
+    outages: collected.outages,
     error,
   });
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

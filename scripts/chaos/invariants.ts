@@ -100,6 +100,11 @@ export interface Expectations {
    * violation unless this is set: an outage shorter than a step's bound must not fail an order.
    */
   allowOutageFailures?: boolean;
+  /**
+   * Orders whose failed step saw several kills of the processes it needs (scripts/chaos/outage-evidence.ts): their
+   * outages together may outlast the step's bound, so failing by an outage is a right ending for them.
+   */
+  chainedOutages?: ReadonlySet<string>;
 }
 
 export const VIOLATION_CODES = [
@@ -133,7 +138,8 @@ export interface Violation {
  * How an order the client placed ended, judged by its kind: one of its expected outcomes, a failure caused by
  * an outage (a violation unless allowed), or something else (a violation).
  */
-export type Verdict = 'expected' | 'outage' | 'unexpected' | 'notTerminal' | 'missing' | 'notAccepted';
+export type Verdict =
+  'expected' | 'outage' | 'chainedOutage' | 'unexpected' | 'notTerminal' | 'missing' | 'notAccepted';
 
 export interface JudgedOrder {
   kind: OrderKind;
@@ -191,7 +197,11 @@ export function isOutageOutcome(kind: OrderKind, outcome: string): boolean {
   return outcome === 'CANCELLED/PAYMENT_TIMEOUT' && kind !== 'hangingCard';
 }
 
-function judgeClientOrder(client: ClientOrder, byId: ReadonlyMap<string, OrderRecord>): JudgedOrder {
+function judgeClientOrder(
+  client: ClientOrder,
+  byId: ReadonlyMap<string, OrderRecord>,
+  chainedOutages: ReadonlySet<string>,
+): JudgedOrder {
   const base = { kind: client.kind, orderId: client.orderId };
   if (client.orderId === null) return { ...base, outcome: 'NOT_ACCEPTED', verdict: 'notAccepted' };
   const order = byId.get(client.orderId);
@@ -199,7 +209,9 @@ function judgeClientOrder(client: ClientOrder, byId: ReadonlyMap<string, OrderRe
   const outcome = outcomeOf(order);
   if (!TERMINAL.has(order.status)) return { ...base, outcome, verdict: 'notTerminal' };
   if (expectedOutcomes(client.kind, client.cancel).includes(outcome)) return { ...base, outcome, verdict: 'expected' };
-  if (isOutageOutcome(client.kind, outcome)) return { ...base, outcome, verdict: 'outage' };
+  if (isOutageOutcome(client.kind, outcome)) {
+    return { ...base, outcome, verdict: chainedOutages.has(client.orderId) ? 'chainedOutage' : 'outage' };
+  }
   return { ...base, outcome, verdict: 'unexpected' };
 }
 
@@ -381,7 +393,8 @@ function chargeViolations(state: SystemState, byId: ReadonlyMap<string, OrderRec
 /** Runs every check; an empty violations list means every order ended right. */
 export function checkInvariants(state: SystemState, expectations: Expectations): CheckResult {
   const byId = new Map(state.orders.map((order) => [order.id, order]));
-  const judged = expectations.clientOrders.map((client) => judgeClientOrder(client, byId));
+  const chainedOutages = expectations.chainedOutages ?? new Set<string>();
+  const judged = expectations.clientOrders.map((client) => judgeClientOrder(client, byId, chainedOutages));
   const claimed = new Set(expectations.clientOrders.map((client) => client.orderId));
   return {
     judged,

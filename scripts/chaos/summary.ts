@@ -1,6 +1,7 @@
 /** The chaos run's report: one JSON document for machines and one line for people. */
 import type { KillRecord } from './killer';
 import type { ChargeSource, CheckResult, OrderKind, SystemState, Verdict, Violation } from './invariants';
+import type { OutageReport } from './outage-evidence';
 import type { Availability } from './prober';
 import type { ProcessesFile } from './stack';
 
@@ -15,6 +16,8 @@ export interface RunFacts {
   check: CheckResult | null;
   /** The settled state the invariants were checked on. */
   state: SystemState | null;
+  /** Orders that ended by a bound or an unavailable service, with the kills their failed step saw. */
+  outages: OutageReport[];
   /** A failure of the run itself (the stack would not start, Ctrl-C, ...), not of the system under test. */
   error: string | null;
 }
@@ -39,6 +42,7 @@ export interface Summary {
   chargeSource: ChargeSource | null;
   /** How much the checks looked at: rows read from each database and order workflows seen in Temporal. */
   checked: Record<string, number> | null;
+  outages: OutageReport[];
   violations: Violation[];
 }
 
@@ -102,6 +106,7 @@ export function buildSummary(facts: RunFacts): Summary {
     gateway: facts.availability,
     chargeSource: facts.state?.chargeSource ?? null,
     checked: facts.state ? checkedCounts(facts.state) : null,
+    outages: facts.outages,
     violations,
   };
 }
@@ -118,7 +123,8 @@ export function humanLine(summary: Summary): string {
     .join(', ');
   return [
     `chaos ${summary.ok ? 'PASS' : 'FAIL'}:`,
-    `${summary.orders.placed} orders (${verdicts.expected ?? 0} as expected, ${verdicts.outage ?? 0} failed by an outage),`,
+    `${summary.orders.placed} orders (${verdicts.expected ?? 0} as expected, ${verdicts.outage ?? 0} failed by an outage,`,
+    `${verdicts.chainedOutage ?? 0} by chained outages outlasting a step's bound),`,
     `${summary.violations.length} violation(s),`,
     `${summary.kills.total} kill(s)${kills ? ` (${kills})` : ''},`,
     `gateway unavailable at most ${seconds(summary.gateway?.maxUnavailableMs)},`,

@@ -199,6 +199,17 @@ describe('chaos invariant checker', () => {
     expect(allowed.judged.map((order) => order.verdict)).toEqual(['expected', 'outage', 'outage', 'expected']);
   });
 
+  it('excuses an order failed by chained outages of its step, and only that one', () => {
+    const state = consistentState();
+    orderOf(state, CANCELLED_ID).failureReason = 'SERVICE_UNAVAILABLE';
+    orderOf(state, DECLINED_ID).failureReason = 'PAYMENT_TIMEOUT';
+    const result = checkInvariants(state, { ...expectations(), chainedOutages: new Set([DECLINED_ID]) });
+    expect(result.violations.map((violation) => [violation.code, violation.orderId])).toEqual([
+      ['FAILED_BY_OUTAGE', CANCELLED_ID],
+    ]);
+    expect(result.judged.map((order) => order.verdict)).toEqual(['expected', 'chainedOutage', 'outage', 'expected']);
+  });
+
   it('knows the endings of each kind', () => {
     expect(expectedOutcomes('customerCancel', 'ambiguous')).toEqual(['CANCELLED/CANCELLED_BY_CUSTOMER', 'COMPLETED']);
     expect(expectedOutcomes('hangingCard')).toEqual(['CANCELLED/PAYMENT_TIMEOUT']);
