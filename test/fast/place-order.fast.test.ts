@@ -194,6 +194,7 @@ describe('bounds (skipped time)', () => {
     expect(await handle.query(getSagaState)).toMatchObject({
       steps: { items: 'COMPENSATED', coupons: 'COMPENSATED', payment: 'FAILED' },
       compensated: ['payment', 'coupons', 'items'],
+      failureDetail: 'the card gateway did not answer in time',
     });
     const calls = ran(fakes, orderId);
     expect(calls.slice(-UNDO_ALL.length)).toEqual(UNDO_ALL);
@@ -448,6 +449,10 @@ describe('undo failures', () => {
       'the order is COMPENSATION_FAILED',
     );
 
+    // The operator's saga query names the undo and its raw cause, which the customer's failureDetail leaves out.
+    expect((await handle.query(getSagaState)).compensationError).toBe(
+      'undo of coupons failed: TypeError: cannot read properties of undefined',
+    );
     expect(await handle.executeUpdate(retryCompensation)).toEqual({ accepted: true });
 
     expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.PAYMENT_DECLINED });
