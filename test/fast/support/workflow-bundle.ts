@@ -2,9 +2,9 @@
  * The fast tier's workflow bundle, and the two things a mutation run (docs/testing.md) needs from it.
  *
  * Stryker compiles every mutant into the code at once and picks the active one at run time through the global
- * `__stryker__` object, which its jest runner fills from the `__STRYKER_ACTIVE_MUTANT__` environment variable. The
- * workflow runs inside the worker's V8 sandbox, where neither that global nor `process` exists, so the bundle is
- * prefixed with a line that names the active mutant inside the sandbox. Since the mutated code is the same for every
+ * `__stryker__` object, which its instrumented code fills from the `__STRYKER_ACTIVE_MUTANT__` environment
+ * variable. The workflow runs inside the worker's V8 sandbox, where neither that global nor `process` exists, so
+ * the bundle is prefixed with a line that names the active mutant inside the sandbox. Since the mutated code is the same for every
  * mutant, a mutation run also reuses one bundle (FAST_TIER_BUNDLE_CACHE, a file path) instead of running webpack for
  * each mutant and test file. Outside a mutation run neither variable is set and the bundle is today's workflow code.
  */
@@ -30,10 +30,21 @@ async function bundleOnce(workflowsPath: string): Promise<string> {
   return code;
 }
 
-/** A statement run in the workflow sandbox before any module, so Stryker's switches see the active mutant. */
+/**
+ * A statement run in the workflow sandbox before any module, so Stryker's switches see the active mutant.
+ *
+ * It must not create `__stryker__` itself: the worker deep-freezes every global the bundle leaves behind once it
+ * has loaded (the reusable V8 context shares them between workflows), and Stryker's instrumented code adds its
+ * coverage record to that object as it runs ("Cannot add property mutantCoverage, object is not extensible"), so
+ * every workflow task failed and every mutant looked killed by a test timing out. Instead the prelude gives the
+ * sandbox the `process.env` entry that Stryker's code reads when it creates `__stryker__` itself, later, inside
+ * each workflow, where the object stays writable.
+ */
 function activeMutantPrelude(): string {
   const mutant = process.env[ACTIVE_MUTANT_VARIABLE];
-  return mutant === undefined ? '' : `globalThis.__stryker__ = { activeMutant: ${JSON.stringify(mutant)} };\n`;
+  return mutant === undefined
+    ? ''
+    : `globalThis.process = { env: { ${ACTIVE_MUTANT_VARIABLE}: ${JSON.stringify(mutant)} } };\n`;
 }
 
 export async function fastTierWorkflowBundle(workflowsPath: string): Promise<WorkflowBundle> {
