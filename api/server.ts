@@ -91,13 +91,20 @@ async function main(): Promise<void> {
     logger.info({ signal, inFlight: unanswered.size }, 'shutting down: finishing in-flight requests');
     // Keep-alive clients would otherwise hold their connections (and this process) open after their answer.
     for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
+    // Named, so that a shutdown that outlasts its grace says which client it was still waiting for.
+    const pending = new Set<string>(['http']);
+    const closing = (name: string, close: () => Promise<unknown> | undefined) => {
+      pending.add(name);
+      return Promise.resolve(close()).finally(() => pending.delete(name));
+    };
     server.close(() => {
+      pending.delete('http');
       void Promise.allSettled([
-        connection.close(),
-        closeServer(metricsServer),
-        orderEvents.close(),
-        ...Object.values(databases).map((db) => db.$disconnect()),
-        tracing?.shutdown(),
+        closing('temporal', () => connection.close()),
+        closing('metrics', () => closeServer(metricsServer)),
+        closing('order events', () => orderEvents.close()),
+        ...Object.entries(databases).map(([name, db]) => closing(`database ${name}`, () => db.$disconnect())),
+        closing('tracing', () => tracing?.shutdown()),
       ]).then((results) => {
         for (const result of results) {
           if (result.status === 'rejected') logger.warn({ err: result.reason }, 'a client did not close cleanly');
@@ -108,7 +115,10 @@ async function main(): Promise<void> {
     });
     server.closeIdleConnections();
     setTimeout(() => {
-      logger.error({ inFlight: unanswered.size }, `requests still open after ${SHUTDOWN_GRACE_MS} ms; exiting`);
+      logger.error(
+        { inFlight: unanswered.size, waitingFor: [...pending] },
+        `shutdown not done after ${SHUTDOWN_GRACE_MS} ms; exiting`,
+      );
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
   };

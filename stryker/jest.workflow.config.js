@@ -10,9 +10,10 @@ module.exports = {
   ...fast,
   rootDir: '..',
   roots: ['<rootDir>/test/fast'],
-  // Only the files that run workflows: the other fast tests (logger, codec, docs, passwords) never reach
-  // workflows/, and running them for every mutant would only add time.
+  // Only the files that reach workflows/: the other fast tests (logger, codec, docs, passwords) never do, and
+  // running them for every mutant would only add time. step-failure tests a workflow helper without a workflow.
   testMatch: [
+    '**/step-failure.fast.test.ts',
     '**/place-order.fast.test.ts',
     '**/clean-up-order.fast.test.ts',
     '**/activity-options.fast.test.ts',

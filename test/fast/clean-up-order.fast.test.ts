@@ -9,20 +9,12 @@ import { CLEANUP_FIRST_SEQ } from '../../domain/order';
 import type { cleanUpOrder } from '../../workflows/clean-up-order';
 import { TaskQueue, getSagaState, orderWorkflowId, type CleanUpOrderInput } from '../../workflows/definitions';
 import type { reconcileOrders } from '../../workflows/reconcile-orders';
-import { startFastEnvironment, type FastEnvironment } from './support/environment';
+import { useFastEnvironment } from './support/environment';
 import { FakeServices, type Script } from './support/fake-services';
 import { TOTAL, consecutiveFrom, ran, seqs, statusHistory } from './support/orders';
 
 const fakes = new FakeServices();
-let env: FastEnvironment;
-
-beforeAll(async () => {
-  env = await startFastEnvironment(fakes);
-}, 60_000);
-
-afterAll(async () => {
-  await env?.stop();
-});
+const env = useFastEnvironment(fakes);
 
 /** Cleans up an order that stopped while its charge was running, with the given answers of its undos. */
 async function cleanUp(script: Script = {}, input: Partial<CleanUpOrderInput> = {}) {

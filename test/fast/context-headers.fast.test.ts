@@ -10,20 +10,12 @@ import { defaultPayloadConverter, type Headers } from '@temporalio/common';
 import { TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation';
 import { LOG_CONTEXT_HEADERS } from '../../lib/log-context';
 import { testDataConverter } from '../support/payload-keys';
-import { startFastEnvironment, type FastEnvironment } from './support/environment';
+import { useFastEnvironment, type FastEnvironment } from './support/environment';
 import { FakeServices } from './support/fake-services';
 import { startOrder } from './support/orders';
 
 const fakes = new FakeServices();
-let env: FastEnvironment;
-
-beforeAll(async () => {
-  env = await startFastEnvironment(fakes);
-}, 60_000);
-
-afterAll(async () => {
-  await env?.stop();
-});
+const env = useFastEnvironment(fakes);
 
 /** A W3C trace context as the OpenTelemetry client interceptor writes it into the start's headers. */
 const TRACE = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };

@@ -8,7 +8,7 @@ import { DEFAULT_UPDATE_TIMEOUT_MS } from '../../api/saga-client';
 import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failure-reasons';
 import type { StepStatuses } from '../../domain/order';
 import { OrderSearchAttributes, cancelOrder, getSagaState, retryCompensation } from '../../workflows/definitions';
-import { startFastEnvironment, type FastEnvironment } from './support/environment';
+import { useFastEnvironment } from './support/environment';
 import { FakeServices, Gate, captured, type SagaActivityName, type Script } from './support/fake-services';
 import {
   TOTAL,
@@ -23,15 +23,7 @@ import {
 } from './support/orders';
 
 const fakes = new FakeServices();
-let env: FastEnvironment;
-
-beforeAll(async () => {
-  env = await startFastEnvironment(fakes);
-}, 60_000);
-
-afterAll(async () => {
-  await env?.stop();
-});
+const env = useFastEnvironment(fakes);
 
 const STEPS_TAKEN: SagaActivityName[] = ['reserveStock', 'redeemCoupons'];
 const UNDO_COUPONS_ITEMS: SagaActivityName[] = ['restoreCoupons', 'releaseStock'];

@@ -123,3 +123,28 @@ export async function startFastEnvironment(fakes: FakeServices): Promise<FastEnv
     },
   };
 }
+
+/**
+ * A fast environment for every test of the calling file: started before the first test and stopped after the
+ * last. Its members are read when a test runs, so the result can be held at the top of the file.
+ */
+export function useFastEnvironment(fakes: FakeServices): FastEnvironment {
+  let started: FastEnvironment | undefined;
+  beforeAll(async () => {
+    started = await startFastEnvironment(fakes);
+  }, 60_000);
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const current = (): FastEnvironment => {
+    if (!started) throw new Error('the fast environment is used outside a test');
+    return started;
+  };
+  return {
+    get client() {
+      return current().client;
+    },
+    skip: (duration) => current().skip(duration),
+    stop: () => current().stop(),
+  };
+}
