@@ -11,9 +11,10 @@ module.exports = {
   rootDir: '..',
   roots: ['<rootDir>/test/fast'],
   // Only the files that reach workflows/: the other fast tests (logger, codec, docs, passwords) never do, and
-  // running them for every mutant would only add time. step-failure tests a workflow helper without a workflow.
+  // running them for every mutant would only add time. step-failure and charge-check test workflow helpers without a workflow.
   testMatch: [
     '**/step-failure.fast.test.ts',
+    '**/charge-check.fast.test.ts',
     '**/place-order.fast.test.ts',
     '**/clean-up-order.fast.test.ts',
     '**/activity-options.fast.test.ts',

@@ -139,23 +139,31 @@ describe('business rejections', () => {
 
 describe('the charge answer is verified (a rogue or broken payment worker)', () => {
   /** Answers that a worker on the payments queue could give without having captured this order's total. */
-  test.each<{ answer: string; charge: Script['chargePayment'] }>([
+  test.each<{ answer: string; charge: Script['chargePayment']; mismatch: RegExp }>([
     {
       answer: 'a captured charge of another amount',
       charge: async (input) => ({ ...captured(input), amount: input.amount - 1 }),
+      mismatch: /^amount is \d+, not the order total \d+$/,
     },
-    { answer: 'a charge that is not captured', charge: async (input) => ({ ...captured(input), status: 'PENDING' }) },
+    {
+      answer: 'a charge that is not captured',
+      charge: async (input) => ({ ...captured(input), status: 'PENDING' }),
+      mismatch: /^status is "PENDING", not CAPTURED$/,
+    },
     {
       answer: "another order's charge",
       charge: async (input) => ({ ...captured({ ...input, orderId: 'another-order' }) }),
+      mismatch: /^order id is "another-order"$/,
     },
     {
       answer: 'a charge under another idempotency key',
       charge: async (input) => ({ ...captured(input), idempotencyKey: 'charge-another-order' }),
+      mismatch: /^idempotency key is "charge-another-order", not charge-/,
     },
     {
       answer: 'a bare "captured" without an amount',
       charge: async () => ({ status: 'CAPTURED' }) as unknown as ReturnType<typeof captured>,
+      mismatch: /^amount is undefined, not the order total \d+$/,
     },
   ])(
     'when the payment worker answers $answer, then the order fails with PAYMENT_DECLINED and is undone',
@@ -171,6 +179,23 @@ describe('the charge answer is verified (a rogue or broken payment worker)', () 
       });
       expect(ran(fakes, orderId)).toEqual([...STEPS_TAKEN, 'chargePayment', ...UNDO_ALL]);
       expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
+      // Operators hear of it, with the answer's fault that the customer is not told.
+      const log = fakes.workflowLog(handle.workflowId);
+      const rejection = log.find((entry) => entry.level === 'error');
+      expect(rejection).toEqual({
+        level: 'error',
+        message: 'charge answer rejected; the order fails and its charge is refunded',
+        attributes: expect.objectContaining({ orderId, mismatch: expect.stringMatching(path.mismatch) }),
+      });
+      expect(log).toContainEqual({
+        level: 'warn',
+        message: 'order failed; undoing its steps',
+        attributes: expect.objectContaining({
+          reason: FailureReason.PAYMENT_DECLINED,
+          detail: 'the payment could not be confirmed',
+          cause: `the charge answer was not accepted: ${rejection?.attributes.mismatch}`,
+        }),
+      });
     },
   );
 });

@@ -88,7 +88,7 @@ export async function startFastEnvironment(fakes: FakeServices): Promise<FastEnv
       // As the real workers: every payload encrypted (lib/payload-codec.ts).
       dataConverter: testDataConverter,
       shutdownGraceTime: '100ms',
-      ...(bundle ? { workflowBundle: bundle } : {}),
+      ...(bundle ? { workflowBundle: bundle, sinks: fakes.workflowLogSink } : {}),
     });
     workers.set(taskQueue, { worker, done: worker.run() });
   }

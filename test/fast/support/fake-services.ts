@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Headers } from '@temporalio/common';
-import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory, InjectedSinkFunction, InjectedSinks } from '@temporalio/worker';
 import type { createCouponActivities } from '../../../activities/coupon';
 import type { createItemActivities } from '../../../activities/item';
 import type { createOrderActivities } from '../../../activities/order';
@@ -69,11 +69,30 @@ export class Gate {
   }
 }
 
+/** One line a workflow logged. */
+export interface WorkflowLogEntry {
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  attributes: Record<string, unknown>;
+}
+
+type WorkflowLogFunction = (message: string, attributes?: Record<string, unknown>) => void;
+
+/**
+ * The sink behind `log` of @temporalio/workflow. A worker may not name it by its own name (`__temporal_logger`,
+ * reserved), but still takes it under its older name, `defaultWorkerLogger`, which the worker maps to it.
+ */
+interface WorkflowLoggerSinks {
+  [name: string]: Record<string, WorkflowLogFunction>;
+  defaultWorkerLogger: Record<WorkflowLogEntry['level'], WorkflowLogFunction>;
+}
+
 export class FakeServices {
   private readonly scripts = new Map<string, Script>();
   private readonly logs = new Map<string, SagaActivityName[]>();
   private readonly records = new Map<string, OrderProgress[]>();
   private readonly headerLog = new Map<string, { activity: string; headers: Headers }[]>();
+  private readonly workflowLogs = new Map<string, WorkflowLogEntry[]>();
   /** What the fake reconciler sweep reports. */
   reconcileResult = { examined: 0, cleanedUp: [] as string[] };
 
@@ -110,6 +129,31 @@ export class FakeServices {
       },
     },
   });
+
+  /** What the workflow with this id logged (`log` of @temporalio/workflow), in order; replays log nothing. */
+  workflowLog(workflowId: string): WorkflowLogEntry[] {
+    return this.workflowLogs.get(workflowId) ?? [];
+  }
+
+  /** The workflow worker's logger sink that fills workflowLog, in place of the runtime's logger. */
+  readonly workflowLogSink: InjectedSinks<WorkflowLoggerSinks> = {
+    defaultWorkerLogger: {
+      trace: this.recordLog('trace'),
+      debug: this.recordLog('debug'),
+      info: this.recordLog('info'),
+      warn: this.recordLog('warn'),
+      error: this.recordLog('error'),
+    },
+  };
+
+  private recordLog(level: WorkflowLogEntry['level']): InjectedSinkFunction<WorkflowLogFunction> {
+    return {
+      fn: (info, message, attributes) => {
+        const entry = { level, message, attributes: attributes ?? {} };
+        this.workflowLogs.set(info.workflowId, [...this.workflowLog(info.workflowId), entry]);
+      },
+    };
+  }
 
   /** The fake activities of one task queue, as a worker registers them. */
   activitiesFor(taskQueue: string): Record<string, (input: never) => Promise<unknown>> {
