@@ -4,6 +4,7 @@
  * timers (30 s step bound, 20 s charge bound, undo backoff, the 10-minute compensation retry timer) are skipped.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import { DEFAULT_UPDATE_TIMEOUT_MS } from '../../api/saga-client';
 import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failure-reasons';
 import type { StepStatuses } from '../../domain/order';
@@ -73,6 +74,40 @@ test('when an order completes, then only its ending write is a regular activity;
   expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(1, 5));
 });
 
+/** The line the Web UI shows under "Current details" for the order's workflow. */
+async function currentDetails(handle: WorkflowHandle): Promise<string | null | undefined> {
+  return (await handle.query(workflowMetadataQuery)).currentDetails;
+}
+
+test("the Web UI's current details follow the order: the steps while they run, then the outcome", async () => {
+  const stock = new Gate();
+  const charge = new Gate();
+  const { handle } = await startOrder(env, fakes, {
+    reserveStock: async () => {
+      await stock.pass();
+      return { newlyReserved: true };
+    },
+    chargePayment: async (input) => {
+      await charge.pass();
+      return captured(input);
+    },
+  });
+
+  await stock.reached;
+  expect(await currentDetails(handle)).toBe('Reserving stock and redeeming coupons');
+  stock.open();
+  await charge.reached;
+  expect(await currentDetails(handle)).toBe(`Charging ${TOTAL}`);
+  charge.open();
+  await handle.result();
+  expect(await currentDetails(handle)).toBe('Completed');
+  expect(fakes.workflowLog(handle.workflowId)).toContainEqual({
+    level: 'info',
+    message: 'order completed',
+    attributes: expect.objectContaining({ orderId: expect.any(String), total: TOTAL }),
+  });
+});
+
 describe('business rejections', () => {
   test.each<{ reason: FailureReason; script: Script; ran: SagaActivityName[]; steps: StepStatuses; undone: string[] }>([
     {
@@ -106,6 +141,7 @@ describe('business rejections', () => {
     const { orderId, handle } = await startOrder(env, fakes, path.script);
 
     expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: path.reason });
+    expect(await currentDetails(handle)).toBe(`Cancelled (${path.reason})`);
     expect(await handle.query(getSagaState)).toMatchObject({
       status: 'CANCELLED',
       steps: path.steps,
@@ -134,6 +170,22 @@ describe('business rejections', () => {
       compensated: ['coupons', 'items'],
     });
     expect(ran(fakes, orderId)).toEqual([...STEPS_TAKEN, ...UNDO_COUPONS_ITEMS]);
+  });
+
+  test('when one parallel step is rejected and the other never answers, then the order names the rejection', async () => {
+    const { handle } = await startOrder(env, fakes, {
+      reserveStock: () => noAnswer('the item service'),
+      releaseStock: async () => NOTHING_TAKEN,
+      redeemCoupons: () => rejected(FailureReason.COUPON_EXPIRED),
+      restoreCoupons: async () => NOTHING_TAKEN,
+    });
+
+    // The rejection tells the customer what to change; the outage (the first step in order) would not.
+    expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.COUPON_EXPIRED });
+    expect(await handle.query(getSagaState)).toMatchObject({
+      steps: { items: 'FAILED', coupons: 'FAILED', payment: 'NOT_STARTED' },
+      failureDetail: 'simulated COUPON_EXPIRED',
+    });
   });
 });
 
