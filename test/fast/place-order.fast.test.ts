@@ -4,11 +4,13 @@
  * timers (30 s step bound, 20 s charge bound, undo backoff, the 10-minute compensation retry timer) are skipped.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { decodeUserMetadata, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { DEFAULT_UPDATE_TIMEOUT_MS } from '../../api/saga-client';
 import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failure-reasons';
 import type { StepStatuses } from '../../domain/order';
 import { OrderSearchAttributes, cancelOrder, getSagaState, retryCompensation } from '../../workflows/definitions';
+import { testDataConverter } from '../support/payload-keys';
 import { useFastEnvironment } from './support/environment';
 import { FakeServices, Gate, captured, type SagaActivityName, type Script } from './support/fake-services';
 import {
@@ -106,6 +108,38 @@ test("the Web UI's current details follow the order: the steps while they run, t
     message: 'order completed',
     attributes: expect.objectContaining({ orderId: expect.any(String), total: TOTAL }),
   });
+});
+
+/** Each activity of the order's history as the Web UI labels it, "activity type: summary", once each, sorted. */
+async function activityLabels(handle: WorkflowHandle): Promise<string[]> {
+  const converter = loadDataConverter(testDataConverter);
+  const labels = new Set<string>();
+  for (const event of (await handle.fetchHistory()).events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    const local = event.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? 'local' : undefined;
+    const { staticSummary } = await decodeUserMetadata(converter, event.userMetadata);
+    if (scheduled ?? local) labels.add(`${scheduled ?? local}: ${staticSummary}`);
+  }
+  return [...labels].sort();
+}
+
+test('the Web UI labels every activity of an order: the steps, their undos and the progress writes', async () => {
+  const { handle } = await startOrder(env, fakes, {
+    chargePayment: () => rejected(FailureReason.PAYMENT_DECLINED),
+    refundPayment: async () => NOTHING_TAKEN,
+  });
+  await handle.result();
+
+  expect(await activityLabels(handle)).toEqual([
+    'chargePayment: Charge the card',
+    'local: Record the order state (local)',
+    'recordOrderProgress: Record the order state',
+    'redeemCoupons: Redeem coupons',
+    'refundPayment: Undo: refund the charge',
+    'releaseStock: Undo: release stock',
+    'reserveStock: Reserve stock',
+    'restoreCoupons: Undo: restore coupons',
+  ]);
 });
 
 describe('business rejections', () => {
