@@ -65,6 +65,12 @@ test("when the start carries the gateway's request id and a trace context, then 
       [TRACE_HEADER]: TRACE,
     });
   }
+  // The workflow's own log lines carry the request id too, so one grep finds the request in every process.
+  expect(fakes.workflowLog(handle.workflowId)).toContainEqual({
+    level: 'info',
+    message: 'order completed',
+    attributes: expect.objectContaining({ requestId: 'req-42', orderId, workflowId: handle.workflowId }),
+  });
 });
 
 test('when the start carries no context, then every activity carries the order id of the input, and nothing else', async () => {
