@@ -50,7 +50,9 @@ test('when an order is cleaned up, then its steps are undone in reverse and it i
     failureReason: RECONCILED,
     compensated: ['payment', 'coupons', 'items'],
   });
-  expect(state.failureDetail).toContain('its workflow was TERMINATED');
+  expect(state.failureDetail).toBe(
+    'its workflow was TERMINATED; the reconciler undid every step that may have taken effect',
+  );
   expect(ran(fakes, orderId)).toEqual(['refundPayment', 'restoreCoupons', 'releaseStock']);
   expect(statusHistory(fakes, orderId)).toEqual(['FAILED', 'CANCELLED']);
   expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(CLEANUP_FIRST_SEQ, 2));
@@ -93,6 +95,26 @@ test('when an undo of a cleanup fails for a non-transient reason, then the 10-mi
   expect(statusHistory(fakes, orderId)).toEqual(['FAILED', 'COMPENSATION_FAILED', 'CANCELLED']);
   expect(ran(fakes, orderId)).toEqual(['refundPayment', 'restoreCoupons', 'releaseStock', 'releaseStock']);
   expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(CLEANUP_FIRST_SEQ, 3));
+});
+
+test('when the reconciler sets another compensation retry interval, then a failed undo waits that long instead', async () => {
+  let calls = 0;
+  const { handle } = await cleanUp(
+    {
+      releaseStock: async () => {
+        calls += 1;
+        if (calls === 1) throw new RangeError('stock would go above its limit');
+        return { undone: true };
+      },
+    },
+    { compensationRetryInterval: '1 minute' },
+  );
+
+  expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: RECONCILED });
+  const { startTime, closeTime } = await handle.describe();
+  const duration = closeTime!.getTime() - startTime.getTime();
+  expect(duration).toBeGreaterThanOrEqual(60_000);
+  expect(duration).toBeLessThan(10 * 60_000);
 });
 
 test('reconcileOrders reports what the sweep examined and cleaned up', async () => {

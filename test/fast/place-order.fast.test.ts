@@ -545,6 +545,16 @@ describe('undo failures', () => {
     expect(await serverDurationMs(handle)).toBeGreaterThanOrEqual(10 * 60_000);
   });
 
+  test('when the gateway sets another compensation retry interval, then a failed undo waits that long instead', async () => {
+    const { orderId, handle } = await startOrder(env, fakes, buggyOnce(), { compensationRetryInterval: '1 minute' });
+
+    expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.PAYMENT_DECLINED });
+    expect(statusHistory(fakes, orderId)).toEqual(['PENDING', 'FAILED', 'COMPENSATION_FAILED', 'CANCELLED']);
+    const duration = await serverDurationMs(handle);
+    expect(duration).toBeGreaterThanOrEqual(60_000);
+    expect(duration).toBeLessThan(10 * 60_000);
+  });
+
   test('when the operator retries a COMPENSATION_FAILED order, then the undo runs again at once', async () => {
     const { orderId, handle } = await startOrder(env, fakes, buggyOnce());
     await until(
