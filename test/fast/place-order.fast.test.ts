@@ -76,6 +76,16 @@ test('when an order completes, then only its ending write is a regular activity;
   expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(1, 5));
 });
 
+/** The validator's message of an update the workflow refused; fails the test if it was accepted. */
+async function refusalOf(update: Promise<unknown>): Promise<string | undefined> {
+  const error = await update.then(
+    (answer) => new Error(`the update was accepted: ${JSON.stringify(answer)}`),
+    (refused: unknown) => refused,
+  );
+  expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
+  return (error as WorkflowUpdateFailedError).cause?.message;
+}
+
 /** The line the Web UI shows under "Current details" for the order's workflow. */
 async function currentDetails(handle: WorkflowHandle): Promise<string | null | undefined> {
   return (await handle.query(workflowMetadataQuery)).currentDetails;
@@ -464,7 +474,7 @@ describe('a cancel sent while a progress write hangs or fails', () => {
 
   test('when COMPLETED is being recorded (a regular activity), then the cancel is refused at once and the order completes', async () => {
     const gate = new Gate();
-    const { handle } = await startOrder(env, fakes, {
+    const { orderId, handle } = await startOrder(env, fakes, {
       recordOrderProgress: async ({ status }) => {
         if (status === 'COMPLETED') await gate.pass();
         return { applied: true };
@@ -473,12 +483,36 @@ describe('a cancel sent while a progress write hangs or fails', () => {
     await gate.reached;
 
     try {
-      await expect(cancelWithinBound(handle)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(await refusalOf(cancelWithinBound(handle))).toBe(
+        `order ${orderId} can no longer be cancelled: it is completing`,
+      );
     } finally {
       gate.open();
     }
     expect(await handle.result()).toEqual({ status: 'COMPLETED', failureReason: null });
   });
+});
+
+test('when the order is being undone, then a cancel is refused: it failed already', async () => {
+  const gate = new Gate();
+  const { orderId, handle } = await startOrder(env, fakes, {
+    chargePayment: () => rejected(FailureReason.PAYMENT_DECLINED),
+    refundPayment: async () => {
+      await gate.pass();
+      return NOTHING_TAKEN;
+    },
+  });
+  await gate.reached;
+
+  try {
+    expect(await refusalOf(handle.executeUpdate(cancelOrder))).toBe(
+      `order ${orderId} can no longer be cancelled: it is FAILED`,
+    );
+  } finally {
+    gate.open();
+  }
+  expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.PAYMENT_DECLINED });
+  expect((await handle.query(getSagaState)).cancelRequested).toBe(false);
 });
 
 describe('undo failures', () => {
@@ -583,7 +617,9 @@ describe('undo failures', () => {
     });
     await gate.reached;
 
-    await expect(held.handle.executeUpdate(retryCompensation)).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(await refusalOf(held.handle.executeUpdate(retryCompensation))).toBe(
+      `order ${held.orderId} is PENDING, not COMPENSATION_FAILED`,
+    );
     gate.open();
     expect(await held.handle.result()).toEqual({ status: 'COMPLETED', failureReason: null });
   });

@@ -13,7 +13,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { resolveTemporalTestServer } from '../../../scripts/lib/temporal-server';
 import { testDataConverter } from '../../support/payload-keys';
 import { OrderSearchAttributes, TaskQueue } from '../../../workflows/definitions';
-import type { FakeServices } from './fake-services';
+import { openEveryGate, type FakeServices } from './fake-services';
 import { fastTierWorkflowBundle, type WorkflowBundle } from './workflow-bundle';
 
 const { IndexedValueType } = temporal.api.enums.v1;
@@ -118,6 +118,7 @@ export async function startFastEnvironment(fakes: FakeServices): Promise<FastEnv
     client: environment.client,
     skip: (duration) => environment.sleep(duration),
     async stop() {
+      openEveryGate();
       await Promise.allSettled([...workers.keys()].map(stopWorker));
       await environment.teardown();
     },

@@ -51,6 +51,17 @@ const SMOOTH: { [K in SagaActivityName]: Fake<K> } = {
   recordOrderProgress: () => Promise.resolve({ applied: true }),
 };
 
+/** The gates no test has opened yet: a test that fails before it opens its gate leaves an activity waiting. */
+const closedGates = new Set<Gate>();
+
+/**
+ * Opens every gate still closed, so that the activities held at them end and their workers can shut down (a worker
+ * waits for its running activities; a held one would keep the test file from ending).
+ */
+export function openEveryGate(): void {
+  for (const gate of closedGates) gate.open();
+}
+
 /** A promise the test opens later, e.g. to hold an activity until a cancel has been accepted. */
 export class Gate {
   private openGate!: () => void;
@@ -59,12 +70,17 @@ export class Gate {
   /** Resolves when an activity first waits at the gate. */
   readonly reached = new Promise<void>((resolve) => (this.reachedGate = resolve));
 
+  constructor() {
+    closedGates.add(this);
+  }
+
   async pass(): Promise<void> {
     this.reachedGate();
     await this.opened;
   }
 
   open(): void {
+    closedGates.delete(this);
     this.openGate();
   }
 }
