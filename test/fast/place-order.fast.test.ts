@@ -107,9 +107,15 @@ test("the Web UI's current details follow the order: the steps while they run, t
 
   await stock.reached;
   expect(await currentDetails(handle)).toBe('Reserving stock and redeeming coupons');
+  expect((await handle.query(getSagaState)).steps).toMatchObject({ items: 'RUNNING', payment: 'NOT_STARTED' });
   stock.open();
   await charge.reached;
   expect(await currentDetails(handle)).toBe(`Charging ${TOTAL}`);
+  expect((await handle.query(getSagaState)).steps).toEqual({
+    items: 'SUCCEEDED',
+    coupons: 'SUCCEEDED',
+    payment: 'RUNNING',
+  });
   charge.open();
   await handle.result();
   expect(await currentDetails(handle)).toBe('Completed');
@@ -378,6 +384,36 @@ describe('customer cancel at each safe point', () => {
   });
 });
 
+test('when a step fails after the customer cancel was accepted, then the order is CANCELLED_BY_CUSTOMER and says what failed meanwhile', async () => {
+  const gate = new Gate();
+  const { orderId, handle } = await startOrder(env, fakes, {
+    reserveStock: async () => {
+      await gate.pass();
+      throw new TypeError('stock row is undefined');
+    },
+    releaseStock: async () => NOTHING_TAKEN,
+  });
+  await gate.reached;
+  expect(await handle.executeUpdate(cancelOrder)).toEqual({ accepted: true });
+  gate.open();
+
+  expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
+  const meanwhile = 'the customer cancelled the order; meanwhile items failed: SERVICE_UNAVAILABLE';
+  const detail = `${meanwhile}: the items step did not finish: the item service was unavailable`;
+  expect((await handle.query(getSagaState)).failureDetail).toBe(detail);
+  expect(fakes.progress(orderId).at(-1)).toMatchObject({ status: 'CANCELLED', failureDetail: detail });
+  // The raw error goes to the log only.
+  expect(fakes.workflowLog(handle.workflowId)).toContainEqual({
+    level: 'warn',
+    message: 'order failed; undoing its steps',
+    attributes: expect.objectContaining({
+      reason: FailureReason.CANCELLED_BY_CUSTOMER,
+      detail,
+      cause: `${meanwhile}: TypeError: stock row is undefined`,
+    }),
+  });
+});
+
 /**
  * Progress writes are local activities (patch local-progress-records): the workflow task stays open while one
  * runs, and an update sent meanwhile is taken up only at the workflow's next task. Each attempt is cut at 2 s
@@ -540,23 +576,30 @@ describe('undo failures', () => {
     expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
   });
 
-  /** restoreCoupons throws a TypeError (a bug) on its first call, then works. */
-  function buggyOnce(): Script {
+  /** restoreCoupons throws a TypeError (a bug) on its first call, then works (after `secondTry` opens, if given). */
+  function buggyOnce(secondTry?: Gate): Script {
     let calls = 0;
     return {
       ...declined,
       restoreCoupons: async () => {
         calls += 1;
         if (calls === 1) throw new TypeError('cannot read properties of undefined');
+        await secondTry?.pass();
         return { undone: true };
       },
     };
   }
 
   test('when an undo fails for a non-transient reason, then the order is COMPENSATION_FAILED until the 10-minute retry timer retries it', async () => {
-    const { orderId, handle } = await startOrder(env, fakes, buggyOnce());
+    const secondTry = new Gate();
+    const { orderId, handle } = await startOrder(env, fakes, buggyOnce(secondTry));
+    // Awaiting the result lets the server skip the timer's 10 minutes; it stops skipping while the retry is held.
+    const result = handle.result();
+    await secondTry.reached;
+    expect(await currentDetails(handle)).toBe('Retrying the undo of coupons (retry timer)');
+    secondTry.open();
 
-    expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.PAYMENT_DECLINED });
+    expect(await result).toEqual({ status: 'CANCELLED', failureReason: FailureReason.PAYMENT_DECLINED });
     expect(statusHistory(fakes, orderId)).toEqual(['PENDING', 'FAILED', 'COMPENSATION_FAILED', 'CANCELLED']);
     const failed = fakes.progress(orderId).find((write) => write.status === 'COMPENSATION_FAILED');
     expect(failed?.steps.coupons).toBe('COMPENSATION_FAILED');
@@ -590,7 +633,8 @@ describe('undo failures', () => {
   });
 
   test('when the operator retries a COMPENSATION_FAILED order, then the undo runs again at once', async () => {
-    const { orderId, handle } = await startOrder(env, fakes, buggyOnce());
+    const secondTry = new Gate();
+    const { orderId, handle } = await startOrder(env, fakes, buggyOnce(secondTry));
     await until(
       async () => (await handle.query(getSagaState)).status === 'COMPENSATION_FAILED',
       'the order is COMPENSATION_FAILED',
@@ -600,11 +644,35 @@ describe('undo failures', () => {
     expect((await handle.query(getSagaState)).compensationError).toBe(
       'undo of coupons failed: TypeError: cannot read properties of undefined',
     );
+    expect(await currentDetails(handle)).toBe(
+      'Undo of coupons failed; waiting for the retryCompensation update or the retry timer',
+    );
+    expect(fakes.workflowLog(handle.workflowId)).toContainEqual({
+      level: 'error',
+      message: 'undo failed; waiting for a retry',
+      attributes: expect.objectContaining({
+        orderId,
+        step: 'coupons',
+        cause: 'undo of coupons failed: TypeError: cannot read properties of undefined',
+      }),
+    });
     expect(await handle.executeUpdate(retryCompensation)).toEqual({ accepted: true });
+    await secondTry.reached;
+    expect(await currentDetails(handle)).toBe('Retrying the undo of coupons');
+    secondTry.open();
 
     expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.PAYMENT_DECLINED });
     expect(statusHistory(fakes, orderId)).toEqual(['PENDING', 'FAILED', 'COMPENSATION_FAILED', 'FAILED', 'CANCELLED']);
     expect(await serverDurationMs(handle)).toBeLessThan(10 * 60_000);
+    // Once the undo is retried, the customer reads the order's own failure again, not the undo's.
+    const details = fakes.progress(orderId).map(({ status, failureDetail }) => [status, failureDetail]);
+    const undoWaits = 'undo of coupons failed: the coupon service could not undo it yet; it is retried';
+    expect(details.filter(([status]) => status !== 'PENDING')).toEqual([
+      ['FAILED', 'simulated PAYMENT_DECLINED'],
+      ['COMPENSATION_FAILED', undoWaits],
+      ['FAILED', 'simulated PAYMENT_DECLINED'],
+      ['CANCELLED', 'simulated PAYMENT_DECLINED'],
+    ]);
   });
 
   test('when the order is not COMPENSATION_FAILED, then the operator retry is refused', async () => {
