@@ -4,6 +4,7 @@
  * what its sweep found.
  */
 import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
 import { RECONCILED } from '../../domain/failure-reasons';
 import { CLEANUP_FIRST_SEQ } from '../../domain/order';
 import type { cleanUpOrder } from '../../workflows/clean-up-order';
@@ -11,7 +12,7 @@ import { TaskQueue, getSagaState, orderWorkflowId, type CleanUpOrderInput } from
 import type { reconcileOrders } from '../../workflows/reconcile-orders';
 import { useFastEnvironment } from './support/environment';
 import { FakeServices, type Script } from './support/fake-services';
-import { TOTAL, consecutiveFrom, ran, seqs, statusHistory } from './support/orders';
+import { TOTAL, activityLabels, consecutiveFrom, ran, seqs, statusHistory } from './support/orders';
 
 const fakes = new FakeServices();
 const env = useFastEnvironment(fakes);
@@ -126,4 +127,21 @@ test('reconcileOrders reports what the sweep examined and cleaned up', async () 
   });
 
   expect(result).toEqual({ examined: 3, cleanedUp: ['order-a', 'order-b'] });
+});
+
+test('when the sweep keeps failing, then reconcileOrders fails after 3 attempts, labelled for the Web UI', async () => {
+  fakes.reconcileFailures = 5;
+  fakes.reconcileAttempts = 0;
+  const handle = await env.client.workflow.start<typeof reconcileOrders>('reconcileOrders', {
+    taskQueue: TaskQueue.orders,
+    workflowId: `reconcile-${randomUUID()}`,
+  });
+
+  // The schedule runs the next sweep; this one must not retry for ever meanwhile.
+  await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+  expect(fakes.reconcileAttempts).toBe(3);
+  expect(await activityLabels(handle)).toEqual([
+    'reconcileOrphanedOrders: Find orders whose workflow ended before them',
+  ]);
+  fakes.reconcileFailures = 0;
 });

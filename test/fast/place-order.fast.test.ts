@@ -4,17 +4,16 @@
  * timers (30 s step bound, 20 s charge bound, undo backoff, the 10-minute compensation retry timer) are skipped.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { decodeUserMetadata, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { DEFAULT_UPDATE_TIMEOUT_MS } from '../../api/saga-client';
 import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failure-reasons';
 import type { StepStatuses } from '../../domain/order';
 import { OrderSearchAttributes, cancelOrder, getSagaState, retryCompensation } from '../../workflows/definitions';
-import { testDataConverter } from '../support/payload-keys';
 import { useFastEnvironment } from './support/environment';
 import { FakeServices, Gate, captured, type SagaActivityName, type Script } from './support/fake-services';
 import {
   TOTAL,
+  activityLabels,
   consecutiveFrom,
   noAnswer,
   ran,
@@ -125,19 +124,6 @@ test("the Web UI's current details follow the order: the steps while they run, t
     attributes: expect.objectContaining({ orderId: expect.any(String), total: TOTAL }),
   });
 });
-
-/** Each activity of the order's history as the Web UI labels it, "activity type: summary", once each, sorted. */
-async function activityLabels(handle: WorkflowHandle): Promise<string[]> {
-  const converter = loadDataConverter(testDataConverter);
-  const labels = new Set<string>();
-  for (const event of (await handle.fetchHistory()).events ?? []) {
-    const scheduled = event.activityTaskScheduledEventAttributes?.activityType?.name;
-    const local = event.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? 'local' : undefined;
-    const { staticSummary } = await decodeUserMetadata(converter, event.userMetadata);
-    if (scheduled ?? local) labels.add(`${scheduled ?? local}: ${staticSummary}`);
-  }
-  return [...labels].sort();
-}
 
 test('the Web UI labels every activity of an order: the steps, their undos and the progress writes', async () => {
   const { handle } = await startOrder(env, fakes, {
@@ -691,6 +677,22 @@ describe('undo failures', () => {
     gate.open();
     expect(await held.handle.result()).toEqual({ status: 'COMPLETED', failureReason: null });
   });
+});
+
+test('when the ending write fails again and again, then it is retried at least every 10 s until it succeeds', async () => {
+  const { orderId, handle } = await startOrder(env, fakes, {
+    recordOrderProgress: async ({ status }, attempt) => {
+      if (status === 'COMPLETED' && attempt <= 7) throw new Error('the order database is unreachable');
+      return { applied: true };
+    },
+  });
+
+  expect(await handle.result()).toEqual({ status: 'COMPLETED', failureReason: null });
+  expect(statusHistory(fakes, orderId)).toEqual(['PENDING', 'COMPLETED']);
+  // Backoffs 1, 2, 4, 8, then 10 s at most: 45 s of retries; without the cap, 127 s.
+  const duration = await serverDurationMs(handle);
+  expect(duration).toBeGreaterThanOrEqual(45_000);
+  expect(duration).toBeLessThan(60_000);
 });
 
 test('when the workflow is cancelled through Temporal, then the order is undone and CANCELLED_BY_OPERATOR', async () => {

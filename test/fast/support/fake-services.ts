@@ -111,6 +111,9 @@ export class FakeServices {
   private readonly workflowLogs = new Map<string, WorkflowLogEntry[]>();
   /** What the fake reconciler sweep reports. */
   reconcileResult = { examined: 0, cleanedUp: [] as string[] };
+  /** How many of the next sweeps fail before one answers, and how many were tried. */
+  reconcileFailures = 0;
+  reconcileAttempts = 0;
 
   /** Sets how the activities of `orderId` answer (the rest answer as in a smooth run). */
   script(orderId: string, script: Script): void {
@@ -183,7 +186,14 @@ export class FakeServices {
       case TaskQueue.orders:
         return {
           ...this.pick('recordOrderProgress'),
-          reconcileOrphanedOrders: () => Promise.resolve(this.reconcileResult),
+          reconcileOrphanedOrders: async () => {
+            this.reconcileAttempts += 1;
+            if (this.reconcileFailures > 0) {
+              this.reconcileFailures -= 1;
+              throw new Error('the order database is unreachable');
+            }
+            return this.reconcileResult;
+          },
         };
       default:
         throw new Error(`no fake activities for task queue ${taskQueue}`);

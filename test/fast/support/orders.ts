@@ -1,12 +1,15 @@
 /** Starting orders on the fast tier and reading back what their fakes saw. */
 import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { decodeUserMetadata, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestCardToken } from '../../../domain/card-tokens';
 import type { FailureReason } from '../../../domain/failure-reasons';
 import type { OrderLineInput } from '../../../domain/order';
 import { TaskQueue, orderWorkflowId, type PlaceOrderInput } from '../../../workflows/definitions';
 import type { placeOrder } from '../../../workflows/place-order';
+import { testDataConverter } from '../../support/payload-keys';
 import type { FastEnvironment } from './environment';
 import type { FakeServices, SagaActivityName, Script } from './fake-services';
 
@@ -85,4 +88,20 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await sleep(20);
   }
+}
+
+/**
+ * Each activity in a workflow's history as the Web UI labels it, "activity type: summary" ("local" for a local
+ * activity), once each, sorted.
+ */
+export async function activityLabels(handle: WorkflowHandle): Promise<string[]> {
+  const converter = loadDataConverter(testDataConverter);
+  const labels = new Set<string>();
+  for (const event of (await handle.fetchHistory()).events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    const local = event.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? 'local' : undefined;
+    const { staticSummary } = await decodeUserMetadata(converter, event.userMetadata);
+    if (scheduled ?? local) labels.add(`${scheduled ?? local}: ${staticSummary}`);
+  }
+  return [...labels].sort();
 }
