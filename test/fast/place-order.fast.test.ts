@@ -7,7 +7,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { DEFAULT_UPDATE_TIMEOUT_MS } from '../../api/saga-client';
 import { CANCELLED_BY_OPERATOR, FailureReason, SERVICE_UNAVAILABLE } from '../../domain/failure-reasons';
-import type { StepStatuses } from '../../domain/order';
+import type { StepName, StepStatuses } from '../../domain/order';
 import { OrderSearchAttributes, cancelOrder, getSagaState, retryCompensation } from '../../workflows/definitions';
 import { useFastEnvironment } from './support/environment';
 import { FakeServices, Gate, captured, type SagaActivityName, type Script } from './support/fake-services';
@@ -188,6 +188,9 @@ describe('business rejections', () => {
     expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
     expect(seqs(fakes, orderId)).toEqual(consecutiveFrom(1, fakes.progress(orderId).length));
     expect((await handle.describe()).typedSearchAttributes.get(OrderSearchAttributes.failureReason)).toBe(path.reason);
+    // The FAILED write, before any undo, names the step that failed.
+    const failedStep = Object.entries(path.steps).find(([, status]) => status === 'FAILED')![0] as StepName;
+    expect(fakes.progress(orderId).find((write) => write.status === 'FAILED')?.steps[failedStep]).toBe('FAILED');
     // A business rejection keeps the service's own message for the customer.
     expect(fakes.progress(orderId).at(-1)?.failureDetail).toBe(`simulated ${path.reason}`);
   });
@@ -364,7 +367,11 @@ describe('customer cancel at each safe point', () => {
     gate.open();
 
     expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
-    expect(await handle.query(getSagaState)).toMatchObject({ steps: path.steps, cancelRequested: true });
+    expect(await handle.query(getSagaState)).toMatchObject({
+      steps: path.steps,
+      cancelRequested: true,
+      failureDetail: 'the customer cancelled the order',
+    });
     expect(ran(fakes, orderId)).toEqual(path.ran);
     expect(statusHistory(fakes, orderId)).toEqual(CANCELLED_HISTORY);
   });
@@ -525,6 +532,7 @@ test('when the order is being undone, then a cancel is refused: it failed alread
     },
   });
   await gate.reached;
+  expect(await currentDetails(handle)).toBe('Failed (PAYMENT_DECLINED); undoing');
 
   try {
     expect(await refusalOf(handle.executeUpdate(cancelOrder))).toBe(

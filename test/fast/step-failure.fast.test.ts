@@ -142,6 +142,8 @@ describe('describe, the raw text for logs and the operator', () => {
   test('an activity failure without a cause, another error or a thrown value is described by its own text', () => {
     expect(describeError(activityFailure(undefined))).toBe('Activity task failed');
     expect(describeError(new Error('plain'))).toBe('plain');
+    // Only an activity failure is described by its cause; another error's own cause stays out.
+    expect(describeError(new Error('outer', { cause: new RangeError('inner') }))).toBe('outer');
     expect(describeError('a string')).toBe('a string');
   });
 });
