@@ -407,6 +407,24 @@ test('when a step fails after the customer cancel was accepted, then the order i
   });
 });
 
+test('when the charge answer is rejected after the customer cancel was accepted, then the detail names the payment step', async () => {
+  const gate = new Gate();
+  const { handle } = await startOrder(env, fakes, {
+    chargePayment: async (input) => {
+      await gate.pass();
+      return { ...captured(input), status: 'PENDING' };
+    },
+  });
+  await gate.reached;
+  expect(await handle.executeUpdate(cancelOrder)).toEqual({ accepted: true });
+  gate.open();
+
+  expect(await handle.result()).toEqual({ status: 'CANCELLED', failureReason: FailureReason.CANCELLED_BY_CUSTOMER });
+  expect((await handle.query(getSagaState)).failureDetail).toBe(
+    'the customer cancelled the order; meanwhile payment failed: PAYMENT_DECLINED: the payment could not be confirmed',
+  );
+});
+
 /**
  * Progress writes are local activities (patch local-progress-records): the workflow task stays open while one
  * runs, and an update sent meanwhile is taken up only at the workflow's next task. Each attempt is cut at 2 s
