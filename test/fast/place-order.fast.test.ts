@@ -19,6 +19,7 @@ import {
   ran,
   rejected,
   seqs,
+  serverDurationMs,
   startOrder,
   statusHistory,
   until,
@@ -32,13 +33,6 @@ const UNDO_COUPONS_ITEMS: SagaActivityName[] = ['restoreCoupons', 'releaseStock'
 const UNDO_ALL: SagaActivityName[] = ['refundPayment', ...UNDO_COUPONS_ITEMS];
 const CANCELLED_HISTORY = ['PENDING', 'FAILED', 'CANCELLED'];
 const NOTHING_TAKEN = { undone: false };
-
-/** The server's time between the start and the end of a workflow (skipped time included). */
-async function serverDurationMs(handle: WorkflowHandle): Promise<number> {
-  const { startTime, closeTime } = await handle.describe();
-  if (!closeTime) throw new Error('the workflow has not ended');
-  return closeTime.getTime() - startTime.getTime();
-}
 
 test('when every step succeeds, then the order is COMPLETED, nothing is undone and writes are numbered 1, 2, 3…', async () => {
   const { orderId, handle } = await startOrder(env, fakes);

@@ -105,3 +105,10 @@ export async function activityLabels(handle: WorkflowHandle): Promise<string[]> 
   }
   return [...labels].sort();
 }
+
+/** The server's time between the start and the end of a workflow (skipped time included). */
+export async function serverDurationMs(handle: WorkflowHandle): Promise<number> {
+  const { startTime, closeTime } = await handle.describe();
+  if (!closeTime) throw new Error('the workflow has not ended');
+  return closeTime.getTime() - startTime.getTime();
+}
